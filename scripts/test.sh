@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: a Release build with every test, then an ASan/UBSan build
+# that runs the tests labelled for sanitizers (file parsers and loaders).
+# Usage: scripts/test.sh        (from the repository root; needs the packages in scripts/deps.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$JOBS"
+ctest --test-dir build --output-on-failure -j "$JOBS"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDSV3_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$JOBS" --target dsv3_tests
+ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/dsv3_tests --gtest_filter="${ASAN_FILTER:-*Loader*:*Safetensors*:*Gguf*:*Config*:*Json*:*Npy*}"

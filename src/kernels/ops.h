@@ -1,0 +1,50 @@
+// CPU compute kernels used by the model. Every kernel has a plain scalar reference twin
+// (suffix _ref, in ops_ref.cpp) that anyone can check against the paper; the fast versions
+// dispatch at run time to AVX-512, AVX2 or portable code and are tested against the twins.
+//
+// Conventions: activations are fp32, row-major, contiguous. Weights are TensorViews in their
+// stored dtype (F32, BF16, F16; FP8 with block scales once the FP8 issue lands) in PyTorch
+// Linear layout [N, K]. Every output element is computed with an operation order that does
+// not depend on the thread count, so results are bit-identical for any number of threads.
+#pragma once
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+
+namespace dsv3::kernels {
+
+// y[m, n] = sum_k x[m, k] * W[n, k] for m < M, n < N (N = W.rows(), K = W.cols()).
+// x: [M, K] fp32, y: [M, N] fp32. Accumulates in fp32.
+void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool);
+void matmul_ref(const float* x, int64_t M, const TensorView& W, float* y);
+
+// Reads row `r` of a 2-D weight (any supported dtype) into fp32 `out` (W.cols() values).
+// Used for embedding lookups.
+void weight_row(const TensorView& W, int64_t r, float* out);
+
+// Reads element i of a 1-D tensor (norm weights, biases) as fp32.
+float weight_at(const TensorView& w, int64_t i);
+
+// RMSNorm over each of M rows of length n: y = x / sqrt(mean(x^2) + eps) * w.
+// y may alias x.
+void rmsnorm(const float* x, int64_t M, int64_t n, const TensorView& w, float eps, float* y);
+void rmsnorm_ref(const float* x, int64_t M, int64_t n, const TensorView& w, float eps, float* y);
+
+// out[i] = silu(gate[i]) * up[i], silu(z) = z / (1 + exp(-z)). out may alias gate or up.
+void silu_mul(const float* gate, const float* up, int64_t n, float* out);
+void silu_mul_ref(const float* gate, const float* up, int64_t n, float* out);
+
+// In-place softmax of x[0..n) in fp32 (max-subtracted).
+void softmax(float* x, int64_t n);
+void softmax_ref(float* x, int64_t n);
+
+// Rotary embedding on interleaved pairs (x[2i], x[2i+1]) of a d-dim vector:
+//   x'[2i] = x[2i] cos_i - x[2i+1] sin_i,  x'[2i+1] = x[2i] sin_i + x[2i+1] cos_i,
+// with cos_i/sin_i precomputed for the token's position (d/2 values each).
+void rope_interleaved(float* x, int64_t d, const float* cos, const float* sin);
+
+// Dot product of two fp32 vectors with a fixed summation order.
+float dot(const float* a, const float* b, int64_t n);
+
+}  // namespace dsv3::kernels

@@ -1,0 +1,72 @@
+// Scalar reference kernels: the plain loops that the fast kernels are tested against.
+// Written for clarity, not speed; fp32 accumulation in natural index order.
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/ops.h"
+
+namespace dsv3::kernels {
+
+float weight_at(const TensorView& w, int64_t i) {
+  switch (w.dtype) {
+    case DType::F32: return w.as<float>()[i];
+    case DType::BF16: return bf16_to_f32(w.as<uint16_t>()[i]);
+    case DType::F16: return f16_to_f32(w.as<uint16_t>()[i]);
+    default: fail("weight_at: unsupported dtype ", dtype_name(w.dtype));
+  }
+}
+
+void weight_row(const TensorView& W, int64_t r, float* out) {
+  const int64_t K = W.cols();
+  for (int64_t k = 0; k < K; ++k) out[k] = weight_at(W, r * K + k);
+}
+
+void matmul_ref(const float* x, int64_t M, const TensorView& W, float* y) {
+  const int64_t N = W.rows(), K = W.cols();
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      float acc = 0.f;
+      for (int64_t k = 0; k < K; ++k) acc += x[m * K + k] * weight_at(W, n * K + k);
+      y[m * N + n] = acc;
+    }
+}
+
+void rmsnorm_ref(const float* x, int64_t M, int64_t n, const TensorView& w, float eps, float* y) {
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * n;
+    float* yr = y + m * n;
+    float ss = 0.f;
+    for (int64_t i = 0; i < n; ++i) ss += xr[i] * xr[i];
+    const float inv = 1.0f / std::sqrt(ss / float(n) + eps);
+    for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * inv * weight_at(w, i);
+  }
+}
+
+void silu_mul_ref(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void softmax_ref(float* x, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) mx = std::fmax(mx, x[i]);
+  float sum = 0.f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void rope_interleaved(float* x, int64_t d, const float* cos, const float* sin) {
+  for (int64_t i = 0; i < d / 2; ++i) {
+    const float a = x[2 * i], b = x[2 * i + 1];
+    x[2 * i] = a * cos[i] - b * sin[i];
+    x[2 * i + 1] = a * sin[i] + b * cos[i];
+  }
+}
+
+}  // namespace dsv3::kernels
