@@ -2,6 +2,8 @@
 // (suffix _ref, in ops_ref.cpp) that anyone can check against the paper; the fast versions
 // dispatch at run time to AVX-512, AVX2 or portable code and are tested against the twins.
 //
+// ISA selection (AVX-512 / AVX2 / portable, DSV3_ISA to force one) is in kernels/isa.h.
+//
 // Conventions: activations are fp32, row-major, contiguous. Weights are TensorViews in their
 // stored dtype (F32, BF16, F16; FP8 with block scales once the FP8 issue lands) in PyTorch
 // Linear layout [N, K]. Every output element is computed with an operation order that does
@@ -46,5 +48,22 @@ void rope_interleaved(float* x, int64_t d, const float* cos, const float* sin);
 
 // Dot product of two fp32 vectors with a fixed summation order.
 float dot(const float* a, const float* b, int64_t n);
+float dot_ref(const float* a, const float* b, int64_t n);
+
+// y[i] += x[i]. Bit-identical to the reference on every ISA.
+void add_inplace(float* y, const float* x, int64_t n);
+void add_inplace_ref(float* y, const float* x, int64_t n);
+
+// y[i] += a * x[i], computed as a rounded product then a rounded sum (no FMA), so it is
+// bit-identical to the reference on every ISA.
+void axpy(float a, const float* x, float* y, int64_t n);
+void axpy_ref(float a, const float* x, float* y, int64_t n);
+
+// Fused expert gate/up for one token (decode): h[n] = silu(x . Wg[n]) * (x . Wu[n]) for
+// n < N, with Wg, Wu: [N, K] of the same dtype and shape, x: [K], h: [N]. Bit-identical to
+// matmul(x, 1, Wg) and matmul(x, 1, Wu) followed by silu_mul, but with no [N] temporaries.
+void gate_up_silu(const float* x, const TensorView& Wg, const TensorView& Wu, float* h,
+                  ThreadPool* pool);
+void gate_up_silu_ref(const float* x, const TensorView& Wg, const TensorView& Wu, float* h);
 
 }  // namespace dsv3::kernels

@@ -1,6 +1,7 @@
 // Scalar reference kernels: the plain loops that the fast kernels are tested against.
 // Written for clarity, not speed; fp32 accumulation in natural index order.
 #include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/ops.h"
@@ -67,6 +68,35 @@ void rope_interleaved(float* x, int64_t d, const float* cos, const float* sin) {
     x[2 * i] = a * cos[i] - b * sin[i];
     x[2 * i + 1] = a * sin[i] + b * cos[i];
   }
+}
+
+}  // namespace dsv3::kernels
+
+namespace dsv3::kernels {
+
+float dot_ref(const float* a, const float* b, int64_t n) {
+  float acc = 0.f;
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+void add_inplace_ref(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = y[i] + x[i];
+}
+
+void axpy_ref(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float p = a * x[i];
+    y[i] = y[i] + p;
+  }
+}
+
+void gate_up_silu_ref(const float* x, const TensorView& Wg, const TensorView& Wu, float* h) {
+  const int64_t N = Wg.rows();
+  std::vector<float> g(static_cast<size_t>(N)), u(static_cast<size_t>(N));
+  matmul_ref(x, 1, Wg, g.data());
+  matmul_ref(x, 1, Wu, u.data());
+  silu_mul_ref(g.data(), u.data(), N, h);
 }
 
 }  // namespace dsv3::kernels

@@ -1,0 +1,37 @@
+// Internal: the table of per-ISA kernel entry points that ops.cpp dispatches through.
+// Each kernels_<isa>.cpp fills one table from the templates in kernels_impl.h.
+// The entries are single-threaded; ops.cpp splits work across the thread pool.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace dsv3::kernels::detail {
+
+struct KernelTable {
+  // y[m, n] = sum_k x[m, k] * W[n, k] for m < M and n0 <= n < n1 only. W: [N, K] of dtype
+  // `wt` (F32, BF16 or F16), x: [M, K], y: [M, N]. `scratch` holds kScratchRows * K floats.
+  // The summation order of each y[m, n] depends only on (M <= 3 or not, K), never on n0/n1.
+  void (*matmul_rows)(const float* x, int64_t M, const void* W, DType wt, int64_t N, int64_t K,
+                      float* y, int64_t n0, int64_t n1, float* scratch);
+  // Fused expert gate/up matvec: h[n] = silu(x.Wg[n]) * (x.Wu[n]) for n0 <= n < n1,
+  // each dot computed exactly like matmul_rows with M = 1.
+  void (*gate_up_rows)(const float* x, const void* Wg, const void* Wu, DType wt, int64_t K,
+                       float* h, int64_t n0, int64_t n1);
+  float (*dot)(const float* a, const float* b, int64_t n);
+  // One row: y = x / sqrt(mean(x^2) + eps) * w, w given as fp32 or bf16/f16 bits.
+  void (*rmsnorm_row)(const float* x, int64_t n, const void* w, DType wt, float eps, float* y);
+  void (*silu_mul)(const float* gate, const float* up, int64_t n, float* out);
+  void (*softmax)(float* x, int64_t n);
+  void (*add_inplace)(float* y, const float* x, int64_t n);
+  void (*axpy)(float a, const float* x, float* y, int64_t n);
+};
+
+// Rows of W converted to fp32 at a time by the prefill path (scratch = kScratchRows * K).
+constexpr int64_t kScratchRows = 8;
+
+const KernelTable& table_portable();
+const KernelTable& table_avx2();
+const KernelTable& table_avx512();
+
+}  // namespace dsv3::kernels::detail
