@@ -15,6 +15,7 @@ activations are O(1), saved as a published-style checkpoint (config.json in the 
   hidden_<i>.npy       f32 [L+1, T, D] HF output_hidden_states ([L] is after the final norm)
   greedy_<i>.npy       i32 [32]       HF generate(do_sample=False) new tokens (no EOS stop)
   meta.json            versions, seed, checks, margins, softmax scale, RoPE table
+  spec_check.json, mtp_logits_<i>.npy, mtp_experts_<i>.npy   from tiny_spec_forward.py
 A seed is accepted only if every routing decision (prompts and greedy continuations) and every
 greedy argmax is far from a tie (thresholds below), HF routing equals the spec re-implementation
 (tiny_ref.spec_route) for every token, and the greedy continuation is not degenerate; otherwise the
@@ -38,6 +39,7 @@ from transformers.models.deepseek_v3.modeling_deepseek_v3 import DeepseekV3Decod
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tiny_ref  # noqa: E402
 import tiny_spec_checks  # noqa: E402
+import tiny_spec_forward  # noqa: E402
 import tiny_weights  # noqa: E402
 
 N_NEW = 32
@@ -339,6 +341,9 @@ def main():
         meta = write_refs(out_dir, name, m, seed, attempt + 1, info)
         print(json.dumps({k: meta[k] for k in ("softmax_scale", "routing", "greedy")},
                          default=float))
+        # Independent float64 forward from the spec (and the MTP reference for V3).
+        if not tiny_spec_forward.check_dir(out_dir):
+            sys.exit(f"{name}: spec forward disagrees with HF (see {out_dir}/ref/spec_check.json)")
         if m.get("sharded"):
             write_sharded_copy(args.out, name, m, info)
 
