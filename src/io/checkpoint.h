@@ -18,6 +18,15 @@ class Checkpoint {
  public:
   // Opens DIR; errors (missing config.json, malformed JSON, index naming a missing shard, a
   // tensor listed in the index but absent from its shard or present in two shards) name the file.
+  // Which weights are read, in transformers' order of preference:
+  //   1. DIR/model.safetensors if it exists;
+  //   2. else DIR/model.safetensors.index.json: {"weight_map": {tensor: shard file}} (other keys
+  //      ignored). Shard names must be plain file names (no '/' or backslash, not "." or "..";
+  //      symlinks are fine, as in the HF hub cache). Every shard must exist, every listed
+  //      tensor must be in its shard, and every tensor of a shard must be listed, for that shard;
+  //   3. else every DIR/*.safetensors, in name order.
+  // A tensor name found in two files is an error naming both. Each file is validated by
+  // SafetensorsFile::open.
   static std::unique_ptr<Checkpoint> open(const std::string& dir);
 
   const std::string& dir() const { return dir_; }
@@ -27,8 +36,21 @@ class Checkpoint {
   const std::map<std::string, const StoredTensor*>& tensors() const { return index_; }
   // Total bytes of all tensors (for the memory report).
   size_t total_bytes() const;
+  // Bytes of all mapped files (tensors + headers), and bytes copied off the mmap (0 for files
+  // written by the safetensors library; see SafetensorsFile::copied_bytes).
+  size_t mapped_bytes() const;
+  size_t copied_bytes() const;
+  // One line for the load report: "4 files, 16.4 KiB mapped, 7 tensors (16.4 KiB)".
+  std::string memory_summary() const;
+  // The opened weight files, in load order.
+  const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
+  // Which layout was found: "model.safetensors", "model.safetensors.index.json" or "*.safetensors".
+  const std::string& layout() const { return layout_; }
 
  private:
+  void add_file(std::unique_ptr<SafetensorsFile> f);
+
+  std::string layout_;
   std::string dir_;
   nlohmann::json config_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
