@@ -15,6 +15,7 @@ activations are O(1), saved as a published-style checkpoint (config.json in the 
   hidden_<i>.npy       f32 [L+1, T, D] HF output_hidden_states ([L] is after the final norm)
   greedy_<i>.npy       i32 [32]       HF generate(do_sample=False) new tokens (no EOS stop)
   meta.json            versions, seed, checks, margins, softmax scale, RoPE table
+  dump_2/<layer>_<name>.npy  per-layer HF intermediates of prompt 2 (tiny_intermediates.py)
   spec_check.json, mtp_logits_<i>.npy, mtp_experts_<i>.npy   from tiny_spec_forward.py
 A seed is accepted only if every routing decision (prompts and greedy continuations) and every
 greedy argmax is far from a tie (thresholds below), HF routing equals the spec re-implementation
@@ -37,6 +38,7 @@ from transformers import (DeepseekV2Config, DeepseekV2ForCausalLM, DeepseekV3Con
 from transformers.models.deepseek_v3.modeling_deepseek_v3 import DeepseekV3DecoderLayer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tiny_intermediates  # noqa: E402
 import tiny_ref  # noqa: E402
 import tiny_spec_checks  # noqa: E402
 import tiny_spec_forward  # noqa: E402
@@ -341,6 +343,10 @@ def main():
         meta = write_refs(out_dir, name, m, seed, attempt + 1, info)
         print(json.dumps({k: meta[k] for k in ("softmax_scale", "routing", "greedy")},
                          default=float))
+        # Per-layer intermediates of prompt 2 (the lead's --dump comparisons).
+        lg, _ = tiny_intermediates.write_dump(info["ref"], info["prompts"][2],
+                                              os.path.join(out_dir, "ref", "dump_2"))
+        assert np.abs(lg - info["outs"][2][1]).max() <= 1e-6 * np.abs(lg).max()
         # Independent float64 forward from the spec (and the MTP reference for V3).
         if not tiny_spec_forward.check_dir(out_dir):
             sys.exit(f"{name}: spec forward disagrees with HF (see {out_dir}/ref/spec_check.json)")

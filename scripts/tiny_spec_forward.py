@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tiny_ref  # noqa: E402  (spec_route: routing per §10)
 
 F64 = torch.float64
+RECORD = None  # when a dict: layer intermediates named like tiny_intermediates ("<l>_<name>")
 MARGINS = {}  # per MoE prefix: smallest routing decision gap seen (units as tiny_ref.spec_route)
 
 
@@ -128,7 +129,12 @@ def mla(ck, p, x, pos, tabs):
     sc = sc.masked_fill(mask, -math.inf)
     o = torch.einsum("hst,htv->shv", torch.softmax(sc, -1), v).reshape(T, H * dv)
     del eps
-    return o @ w[p + "o_proj.weight"].T
+    out = o @ w[p + "o_proj.weight"].T
+    if RECORD is not None:
+        li = p.split(".")[2]
+        RECORD.update({f"{li}_c_kv": ckv, f"{li}_k_pe": kpe, f"{li}_q_pe": qpe.transpose(0, 1),
+                       f"{li}_q": q.transpose(0, 1), f"{li}_attn_out": out})
+    return out
 
 
 def swiglu(w, p, x):
@@ -178,6 +184,8 @@ def layer(ck, i, h, pos, tabs):
         f, ex = moe(ck, p + "mlp.", u)
     else:
         f, ex = swiglu(w, p + "mlp.", u), None
+    if RECORD is not None:
+        RECORD.update({f"{i}_ffn_in": u, f"{i}_ffn_out": f})
     return h + f, ex
 
 
@@ -261,8 +269,12 @@ def check_dir(d):
     report = {"what": "float64 forward written from architecture.md vs HF fp32 reference",
               "prompts": []}
     ok = True
+    global RECORD
     for i, ids in enumerate(prompts):
+        ddir = os.path.join(rdir, f"dump_{i}")
+        RECORD = {} if os.path.isdir(ddir) else None
         logits, hidden, experts, hn = forward(ck, ids)
+        rec, RECORD = RECORD, None
         hl = np.load(os.path.join(rdir, f"logits_{i}.npy"))
         hh = np.load(os.path.join(rdir, f"hidden_{i}.npy"))
         he = np.load(os.path.join(rdir, f"experts_{i}.npy"))
@@ -272,6 +284,14 @@ def check_dir(d):
         ok &= same and rel <= 1e-4
         entry = {"prompt": i, "T": len(ids), "logits_max_abs_rel": rel,
                  "hidden_max_abs_rel": hrel, "experts_equal": same}
+        if rec is not None:  # HF per-layer dump vs spec, relative to each tensor's max
+            worst = 0.0
+            for k, v in rec.items():
+                hv = np.load(os.path.join(ddir, f"{k}.npy"))
+                worst = max(worst, float(np.abs(hv - v.numpy()).max() / np.abs(hv).max()))
+            entry["dump_max_abs_rel"] = worst
+            entry["dump_checked"] = len(rec)
+            ok &= worst <= 1e-4
         if ck.c.get("num_nextn_predict_layers", 0) and len(ids) >= 2:
             ml, mex = mtp(ck, ids, hn)
             np.save(os.path.join(rdir, f"mtp_logits_{i}.npy"), ml.numpy().astype(np.float32))
