@@ -187,7 +187,8 @@ def try_seed(name, m, out_dir, seed):
                 p.copy_(p.to(m["file_dtype"]).float())
     state = hf_state_from_save(model, config.n_routed_experts, config.moe_intermediate_size)
     if m["mtp"]:
-        state.update(tiny_weights.mtp_tensors(config, DeepseekV3DecoderLayer, state, gen, m["spec"]))
+        state.update(tiny_weights.mtp_tensors(config, DeepseekV3DecoderLayer, state, gen,
+                                              m["spec"]))
     state = tiny_weights.cast_for_file(state, m["file_dtype"])
     tiny_weights.write_safetensors(os.path.join(out_dir, "model.safetensors"), state)
 

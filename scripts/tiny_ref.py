@@ -129,7 +129,8 @@ def check_routing(model, routers, bias_by_layer):
             r = spec_route(rl[t], cfg, bias_by_layer.get(li))
             hf_idx = np.sort(hi[t])
             if not np.array_equal(hf_idx, r["idx"]):
-                raise AssertionError(f"layer {li} token {t}: HF experts {hf_idx} != spec {r['idx']}")
+                raise AssertionError(
+                    f"layer {li} token {t}: HF experts {hf_idx} != spec {r['idx']}")
             hf_w = hw[t][np.argsort(hi[t])]
             if not np.allclose(hf_w, r["w"], rtol=1e-5, atol=1e-6):
                 raise AssertionError(f"layer {li} token {t}: HF weights {hf_w} != spec {r['w']}")
@@ -172,5 +173,6 @@ def greedy(model, ids, n_new):
     gap = float((top2[:, 1] - top2[:, 0]).min())
     fail = None
     if not np.array_equal(am, new):
-        fail = f"generate (KV cache) differs from no-cache argmax at steps {np.nonzero(am != new)[0]}"
+        bad = np.nonzero(am != new)[0]
+        fail = f"generate (KV cache) differs from no-cache argmax at steps {bad}"
     return new, gap, (logits, hidden, routers), fail

@@ -58,7 +58,7 @@ def spec_yarn_inv_freq(config):
 
 
 def rope_interleaved(x, pos, inv_freq, amp):
-    """§8.2: pair (x[2i], x[2i+1]) rotated by pos*inv_freq_i (fp32 angle), cos/sin scaled by amp."""
+    """§8.2: pair (x[2i], x[2i+1]) rotated by pos*inv_freq_i (fp32 angle); cos/sin times amp."""
     x = np.asarray(x, np.float64)
     ang = (np.float32(pos) * inv_freq).astype(np.float32).astype(np.float64)
     c, s = np.cos(ang) * amp, np.sin(ang) * amp

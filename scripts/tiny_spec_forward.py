@@ -215,7 +215,8 @@ def mtp(ck, ids, hn):
     x = torch.cat([rmsnorm(e, w[p + "enorm.weight"], eps),
                    rmsnorm(hn[:-1], w[p + "hnorm.weight"], eps)], -1) @ w[p + "eh_proj.weight"].T
     h, ex = layer(ck, L, x, np.arange(len(ids) - 1), yarn_tables(ck))
-    return rmsnorm(h, w[p + "shared_head.norm.weight"], eps) @ w[p + "shared_head.head.weight"].T, ex
+    logits = rmsnorm(h, w[p + "shared_head.norm.weight"], eps) @ w[p + "shared_head.head.weight"].T
+    return logits, ex
 
 
 @torch.no_grad()
@@ -238,7 +239,8 @@ def hf_mtp_logits(d, ids):
     for k in lay.state_dict():
         if k == "mlp.experts.gate_up_proj":
             sd[k] = torch.stack([torch.cat([ck[f"mlp.experts.{e}.gate_proj.weight"],
-                                            ck[f"mlp.experts.{e}.up_proj.weight"]]) for e in range(E)])
+                                            ck[f"mlp.experts.{e}.up_proj.weight"]])
+                                 for e in range(E)])
         elif k == "mlp.experts.down_proj":
             sd[k] = torch.stack([ck[f"mlp.experts.{e}.down_proj.weight"] for e in range(E)])
         else:
