@@ -16,7 +16,7 @@ namespace dsv3::analyze {
 using nlohmann::json;
 
 const std::vector<std::string>& section_keys() {
-  static const std::vector<std::string> k = {"model",    "params",   "kv_cache", "flops",
+  static const std::vector<std::string> k = {"model",     "params",   "kv_cache", "flops",
                                              "ep_decode", "roofline", "network",  "training"};
   return k;
 }
@@ -83,9 +83,9 @@ void model_section(const ArchSpec& s, Section& sec) {
     j["n_shared_experts"] = opt(s.n_shared_experts);
     j["num_experts_per_tok"] = opt(s.experts_per_token);
     j["moe_layers"] = s.moe_layer_count();
-    sec.rows.push_back({"experts", txt(s.n_routed_experts) + " routed (top " +
-                                        txt(s.experts_per_token) + ") + " +
-                                        txt(s.n_shared_experts) + " shared",
+    sec.rows.push_back({"experts",
+                        txt(s.n_routed_experts) + " routed (top " + txt(s.experts_per_token) +
+                            ") + " + txt(s.n_shared_experts) + " shared",
                         with_commas(s.moe_layer_count()) + " MoE layers"});
   } else {
     sec.rows.push_back({"FFN", "dense", ""});
@@ -117,8 +117,8 @@ void params_section(const ArchSpec& s, Section& sec) {
     sec.rows.push_back({label, with_commas(v), billions(v) + (note.empty() ? "" : "  " + note)});
   };
   row("embedding", p.embedding);
-  row("attention", p.attention, with_commas(p.attention / std::max<int64_t>(1, *s.num_layers.value)) +
-                                    " per layer");
+  row("attention", p.attention,
+      with_commas(p.attention / std::max<int64_t>(1, *s.num_layers.value)) + " per layer");
   row("dense FFN", p.dense_ffn, with_commas(p.dense_layers) + " layers");
   if (s.is_moe) {
     row("routed experts", p.routed_experts, with_commas(p.moe_layers) + " MoE layers");
@@ -171,20 +171,17 @@ void kv_section(const ArchSpec& s, const AnalyzeOptions& o, Section& sec) {
     if (o.kv_baseline == "deepseek-v3" && s.name == "llama-3.1-405b")
       note = "paper prints 7.28x, a typo: 516,096 / 70,272 = 7.344";
     if (o.kv_baseline == "deepseek-v3" && s.name == "qwen2.5-72b") note = "paper: 4.66x";
-    sec.rows.push_back({"ratio vs " + o.kv_baseline + " (same format)", fixed(ratio, 3) + "x", note});
+    sec.rows.push_back(
+        {"ratio vs " + o.kv_baseline + " (same format)", fixed(ratio, 3) + "x", note});
   }
 }
 
 void flops_section(const ArchSpec& s, const AnalyzeOptions& o, Section& sec) {
   const TrainingFlops f = training_flops(s, o.flops);
-  sec.json = {{"seq_len", o.flops.seq_len},
-              {"causal", o.flops.causal},
-              {"matmul_gflops", f.matmul_gflops},
-              {"attention_gflops", f.attention_gflops},
-              {"exact_gflops", f.exact_gflops},
-              {"paper_gflops", f.paper_gflops},
-              {"paper_method", f.paper_method},
-              {"mtp_gflops", f.mtp_gflops}};
+  sec.json = {{"seq_len", o.flops.seq_len},       {"causal", o.flops.causal},
+              {"matmul_gflops", f.matmul_gflops}, {"attention_gflops", f.attention_gflops},
+              {"exact_gflops", f.exact_gflops},   {"paper_gflops", f.paper_gflops},
+              {"paper_method", f.paper_method},   {"mtp_gflops", f.mtp_gflops}};
   const PaperRef* ref = paper_ref(s.name);
   const bool paper_inputs = o.flops.seq_len == 4096 && o.flops.causal;
   std::string paper_note;
@@ -198,8 +195,8 @@ void flops_section(const ArchSpec& s, const AnalyzeOptions& o, Section& sec) {
   sec.rows.push_back({"6 x (activated body + head)", fixed(f.matmul_gflops, 2), "GFLOP/token"});
   sec.rows.push_back({"attention scores", fixed(f.attention_gflops, 2), "GFLOP/token"});
   sec.rows.push_back({"exact", fixed(f.exact_gflops, 2), "GFLOP/token"});
-  sec.rows.push_back({"paper-compatible (" + f.paper_method + ")", fixed(f.paper_gflops, 2),
-                      paper_note});
+  sec.rows.push_back(
+      {"paper-compatible (" + f.paper_method + ")", fixed(f.paper_gflops, 2), paper_note});
   if (s.num_mtp_layers)
     sec.rows.push_back({"MTP modules (extra)", fixed(f.mtp_gflops, 2), "not in either figure"});
 }
@@ -223,8 +220,8 @@ void ep_section(const ArchSpec& s, const AnalyzeOptions& o, Section& sec) {
   }
   Need need("EP decode TPOT");
   const int64_t H = o.ep_hidden ? *o.ep_hidden : need(s.hidden_size);
-  const int64_t k = o.ep_experts ? *o.ep_experts
-                                 : need(s.experts_per_token) + need(s.n_shared_experts);
+  const int64_t k =
+      o.ep_experts ? *o.ep_experts : need(s.experts_per_token) + need(s.n_shared_experts);
   need(s.num_layers);
   need.done();
   EpDecodeParams p = o.ep;
@@ -242,13 +239,15 @@ void ep_section(const ArchSpec& s, const AnalyzeOptions& o, Section& sec) {
        {"micro_batches", p.micro_batches},
        {"latency_ms", p.latency_us / 1e3}};
   j["by_bandwidth"] = json::array();
-  sec.rows.push_back({"H x k x T", with_commas(H) + " x " + with_commas(k) + " x " +
-                                       with_commas(p.tokens_per_device),
-                      "hidden, experts/token, tokens/device"});
-  sec.rows.push_back({"bytes/element", fixed(p.dispatch_bytes, 3) + " + " + fixed(p.combine_bytes, 3),
+  sec.rows.push_back(
+      {"H x k x T",
+       with_commas(H) + " x " + with_commas(k) + " x " + with_commas(p.tokens_per_device),
+       "hidden, experts/token, tokens/device"});
+  sec.rows.push_back({"bytes/element",
+                      fixed(p.dispatch_bytes, 3) + " + " + fixed(p.combine_bytes, 3),
                       "dispatch + combine"});
-  sec.rows.push_back({"layers x micro-batches", with_commas(p.layers) + " x " +
-                                                    with_commas(p.micro_batches), ""});
+  sec.rows.push_back(
+      {"layers x micro-batches", with_commas(p.layers) + " x " + with_commas(p.micro_batches), ""});
   for (double bw : o.bandwidths) {
     p.bandwidth_gbps = bw;
     const EpDecodeResult r = ep_decode(p);
@@ -274,7 +273,8 @@ void roofline_section(const ArchSpec& s, const AnalyzeOptions& o, Section& sec) 
        {"mtp_acceptance", o.roofline.mtp_acceptance},
        {"has_mtp", s.num_mtp_layers > 0}};
   j["results"] = json::array();
-  sec.rows.push_back({"context / KV format", with_commas(o.roofline.ctx) + " / " + o.roofline.kv.name,
+  sec.rows.push_back({"context / KV format",
+                      with_commas(o.roofline.ctx) + " / " + o.roofline.kv.name,
                       "batch 1, weights and KV read once per step"});
   for (double bw : o.mem_bws) {
     for (const auto& wf : o.weight_formats) {
@@ -313,8 +313,8 @@ void network_section(const AnalyzeOptions& o, Section& sec) {
   sec.json = {{"radix", o.network.radix}, {"planes", o.network.planes}, {"priced", priced}};
   sec.json["topologies"] = json::array();
   for (const auto& t : topo) {
-    json e = {{"name", t.name}, {"endpoints", t.endpoints}, {"switches", t.switches},
-              {"links", t.links}};
+    json e = {
+        {"name", t.name}, {"endpoints", t.endpoints}, {"switches", t.switches}, {"links", t.links}};
     std::string note = with_commas(t.switches) + " switches, " + with_commas(t.links) + " links";
     if (priced) {
       e["cost_usd"] = t.cost_usd;
@@ -326,8 +326,8 @@ void network_section(const AnalyzeOptions& o, Section& sec) {
     sec.rows.push_back({t.name + " endpoints", with_commas(t.endpoints), note});
   }
   if (!priced)
-    sec.rows.push_back({"cost", "not priced",
-                        "--switch-cost / --link-cost (USD; Table 3 fits ~82,400 / ~528)"});
+    sec.rows.push_back(
+        {"cost", "not priced", "--switch-cost / --link-cost (USD; Table 3 fits ~82,400 / ~528)"});
 }
 
 void training_section(const ArchSpec* s, const AnalyzeOptions& o, Section& sec) {
@@ -355,12 +355,13 @@ void training_section(const ArchSpec* s, const AnalyzeOptions& o, Section& sec) 
               {"tokens_per_day", o.tokens_per_day},
               {"backout_gflops_per_token", backout}};
   sec.rows.push_back({"pre-training GPU-hours", with_commas(int64_t(c.pretrain_gpu_hours + 0.5)),
-                      c.pretrain_computed
-                          ? fixed(o.training.train_tokens / 1e12, 2) + " T tokens x " +
-                                fixed(gflops, 2) + " GFLOP / " + fixed(o.training.achieved_tflops, 0) +
-                                " TFLOPS (V3 report: 2,664,000)"
-                          : "given"});
-  sec.rows.push_back({"days on " + with_commas(o.training.gpus) + " GPUs", fixed(c.pretrain_days, 2),
+                      c.pretrain_computed ? fixed(o.training.train_tokens / 1e12, 2) +
+                                                " T tokens x " + fixed(gflops, 2) + " GFLOP / " +
+                                                fixed(o.training.achieved_tflops, 0) +
+                                                " TFLOPS (V3 report: 2,664,000)"
+                                          : "given"});
+  sec.rows.push_back({"days on " + with_commas(o.training.gpus) + " GPUs",
+                      fixed(c.pretrain_days, 2),
                       fixed(c.gpu_hours_per_trillion / 1e3, 1) + " K GPU-h per T tokens"});
   sec.rows.push_back({"+ context ext. + post-training",
                       with_commas(int64_t(o.training.context_ext_gpu_hours + 0.5)) + " + " +
@@ -411,13 +412,20 @@ Report analyze_model(const ArchSpec* spec, const AnalyzeOptions& o) {
     DSV3_CHECK(spec != nullptr || !needs_model, "section ", key,
                " needs a model: give -m DIR, --config FILE or --preset NAME");
     try {
-      if (key == "model") model_section(*spec, sec);
-      else if (key == "params") params_section(*spec, sec);
-      else if (key == "kv_cache") kv_section(*spec, o, sec);
-      else if (key == "flops") flops_section(*spec, o, sec);
-      else if (key == "ep_decode") ep_section(*spec, o, sec);
-      else if (key == "roofline") roofline_section(*spec, o, sec);
-      else if (key == "training") training_section(spec, o, sec);
+      if (key == "model")
+        model_section(*spec, sec);
+      else if (key == "params")
+        params_section(*spec, sec);
+      else if (key == "kv_cache")
+        kv_section(*spec, o, sec);
+      else if (key == "flops")
+        flops_section(*spec, o, sec);
+      else if (key == "ep_decode")
+        ep_section(*spec, o, sec);
+      else if (key == "roofline")
+        roofline_section(*spec, o, sec);
+      else if (key == "training")
+        training_section(spec, o, sec);
     } catch (const MissingFields& e) {
       sec.rows.clear();
       sec.json = json::object();

@@ -20,18 +20,18 @@ namespace dsv3::analyze {
 struct AnalyzeOptions {
   // KV cache
   std::vector<NumberFormat> kv_formats{{"bf16", 16}, {"fp8", 8}};
-  int64_t ctx = 131072;                    // 128 K context
+  int64_t ctx = 131072;                     // 128 K context
   std::string kv_baseline = "deepseek-v3";  // preset to compare bytes/token with; "" = none
   // training FLOPs
   FlopsOptions flops;
   // EP decode: hidden, experts per token and layers come from the model unless overridden
   EpDecodeParams ep;
   std::optional<int64_t> ep_hidden, ep_experts;
-  std::string ep_layers = "all";           // "all" (paper), "moe", or a number
+  std::string ep_layers = "all";            // "all" (paper), "moe", or a number
   std::vector<double> bandwidths{50, 900};  // GB/s: 400 Gb/s IB, GB200 NVL72
   // decode roofline
   RooflineParams roofline;
-  std::vector<double> mem_bws{3350};        // GB/s, H800 HBM3
+  std::vector<double> mem_bws{3350};  // GB/s, H800 HBM3
   std::vector<NumberFormat> weight_formats{{"bf16", 16}, {"fp8", 8}};
   // network and training cost
   NetworkParams network;

@@ -11,9 +11,12 @@ using nlohmann::json;
 
 const char* attention_kind_name(AttentionKind k) {
   switch (k) {
-    case AttentionKind::kMHA: return "MHA";
-    case AttentionKind::kGQA: return "GQA";
-    case AttentionKind::kMLA: return "MLA";
+    case AttentionKind::kMHA:
+      return "MHA";
+    case AttentionKind::kGQA:
+      return "GQA";
+    case AttentionKind::kMLA:
+      return "MLA";
   }
   return "?";
 }

@@ -28,18 +28,19 @@ enum class AttentionKind { kMHA, kGQA, kMLA };
 const char* attention_kind_name(AttentionKind k);  // "MHA", "GQA", "MLA"
 
 struct ArchSpec {
-  std::string name;        // preset name, or the config path
-  std::string model_type;  // config.json "model_type" ("deepseek_v3", "llama", "qwen2", "qwen", ...)
+  std::string name;  // preset name, or the config path
+  std::string
+      model_type;  // config.json "model_type" ("deepseek_v3", "llama", "qwen2", "qwen", ...)
 
   Field vocab_size, hidden_size, num_layers, num_heads;
   Field intermediate_size;  // dense SwiGLU inner width (for "qwen" v1: config value / 2)
 
   AttentionKind attention = AttentionKind::kMHA;
-  Field num_kv_heads;  // GQA/MHA; HF default = num_attention_heads
-  Field head_dim;      // GQA/MHA; HF default = hidden_size / num_attention_heads
-  bool qkv_bias = false;   // biases on q, k, v (qwen2, qwen v1, llama attention_bias)
-  bool o_bias = false;     // bias on the output projection (llama attention_bias)
-  bool mlp_bias = false;   // llama mlp_bias
+  Field num_kv_heads;     // GQA/MHA; HF default = num_attention_heads
+  Field head_dim;         // GQA/MHA; HF default = hidden_size / num_attention_heads
+  bool qkv_bias = false;  // biases on q, k, v (qwen2, qwen v1, llama attention_bias)
+  bool o_bias = false;    // bias on the output projection (llama attention_bias)
+  bool mlp_bias = false;  // llama mlp_bias
 
   // MLA (attention == kMLA). q_lora_rank 0 = a single q_proj (V2-Lite).
   Field q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;

@@ -6,9 +6,9 @@
 namespace dsv3::analyze {
 
 EpDecodeResult ep_decode(const EpDecodeParams& p) {
-  DSV3_CHECK(p.dispatch_bytes >= 0 && p.combine_bytes >= 0 &&
-                 p.dispatch_bytes + p.combine_bytes > 0,
-             "EP decode: dispatch/combine bytes must be >= 0 and not both 0");
+  DSV3_CHECK(
+      p.dispatch_bytes >= 0 && p.combine_bytes >= 0 && p.dispatch_bytes + p.combine_bytes > 0,
+      "EP decode: dispatch/combine bytes must be >= 0 and not both 0");
   DSV3_CHECK(p.tokens_per_device > 0, "EP decode: tokens per device must be > 0");
   DSV3_CHECK(p.experts_per_token > 0, "EP decode: experts per token must be > 0");
   DSV3_CHECK(p.hidden > 0, "EP decode: hidden size must be > 0");

@@ -45,7 +45,8 @@ TrainingFlops training_flops(const ArchSpec& s, const FlopsOptions& o) {
   }
   if (s.num_mtp_layers > 0)
     f.mtp_gflops = (6.0 * double(p.mtp_active + s.num_mtp_layers * V * d) +
-                    attn_per_layer * double(s.num_mtp_layers)) / 1e9;
+                    attn_per_layer * double(s.num_mtp_layers)) /
+                   1e9;
   return f;
 }
 

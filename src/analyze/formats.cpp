@@ -29,11 +29,14 @@ bool parse_positive(const std::string& s, double* v) {
 }  // namespace
 
 NumberFormat parse_format(const std::string& name) {
-  struct Known { const char* name; double bits; };
+  struct Known {
+    const char* name;
+    double bits;
+  };
   static const Known kKnown[] = {
-      {"f32", 32},   {"fp32", 32}, {"bf16", 16}, {"f16", 16},       {"fp16", 16},
-      {"fp8", 8},    {"e4m3", 8},  {"e5m2", 8},  {"int8", 8},       {"int4", 4},
-      {"fp4", 4},    {"q8_0", 8.5}, {"q6_k", 6.5625}, {"q4_k", 4.5}, {"q4_k_m", 4.5},
+      {"f32", 32}, {"fp32", 32},  {"bf16", 16},     {"f16", 16},   {"fp16", 16},
+      {"fp8", 8},  {"e4m3", 8},   {"e5m2", 8},      {"int8", 8},   {"int4", 4},
+      {"fp4", 4},  {"q8_0", 8.5}, {"q6_k", 6.5625}, {"q4_k", 4.5}, {"q4_k_m", 4.5},
   };
   for (const auto& k : kKnown)
     if (name == k.name) return {name, k.bits};

@@ -11,10 +11,10 @@
 namespace dsv3::analyze {
 
 struct NetworkParams {
-  int64_t radix = 64;       // 64-port 400G IB switches
-  int64_t planes = 8;       // one GPU-NIC pair per plane, 8 per node
-  double switch_cost = 0;   // USD per switch; 0 = not priced
-  double link_cost = 0;     // USD per link; 0 = not priced
+  int64_t radix = 64;      // 64-port 400G IB switches
+  int64_t planes = 8;      // one GPU-NIC pair per plane, 8 per node
+  double switch_cost = 0;  // USD per switch; 0 = not priced
+  double link_cost = 0;    // USD per link; 0 = not priced
 };
 
 struct Topology {

@@ -81,7 +81,9 @@ const std::vector<Preset> kPresets = {
 
 }  // namespace
 
-const std::vector<Preset>& presets() { return kPresets; }
+const std::vector<Preset>& presets() {
+  return kPresets;
+}
 
 ArchSpec load_preset(const std::string& name) {
   std::string known;

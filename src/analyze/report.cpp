@@ -33,7 +33,9 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-std::string billions(int64_t v) { return fixed(double(v) / 1e9, 2) + " B"; }
+std::string billions(int64_t v) {
+  return fixed(double(v) / 1e9, 2) + " B";
+}
 
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB", "PB"};
@@ -74,8 +76,8 @@ nlohmann::json render_json(const Report& r) {
   nlohmann::json skipped = nlohmann::json::array();
   for (const auto& s : r.sections) {
     if (!s.skipped.empty()) {
-      skipped.push_back({{"figure", s.key}, {"message", s.skipped},
-                         {"missing_fields", s.missing_fields}});
+      skipped.push_back(
+          {{"figure", s.key}, {"message", s.skipped}, {"missing_fields", s.missing_fields}});
       continue;
     }
     j[s.key] = s.json;

@@ -36,7 +36,7 @@ std::string render_table(const Report& r);
 nlohmann::json render_json(const Report& r);
 
 // Formatting helpers for the text rows.
-std::string with_commas(int64_t v);      // 70272 -> "70,272"
+std::string with_commas(int64_t v);       // 70272 -> "70,272"
 std::string fixed(double v, int digits);  // fixed(14.7571, 3) -> "14.757"
 std::string billions(int64_t v);          // 671026419200 -> "671.03 B"
 std::string human_bytes(double bytes);    // decimal units: 9.21 GB

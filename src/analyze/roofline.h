@@ -16,18 +16,18 @@ struct RooflineParams {
   double mem_bw_gbps = 3350;  // H800 HBM3, decimal GB/s
   NumberFormat weights{"fp8", 8};
   NumberFormat kv{"bf16", 16};
-  int64_t ctx = 4096;           // tokens already cached for the sequence
+  int64_t ctx = 4096;            // tokens already cached for the sequence
   double mtp_acceptance = 0.85;  // V3 report: 85-90 % for the second token
 };
 
 struct RooflineResult {
-  int64_t weight_bytes = 0;      // per decode step, one token
-  int64_t kv_bytes = 0;          // per decode step
+  int64_t weight_bytes = 0;  // per decode step, one token
+  int64_t kv_bytes = 0;      // per decode step
   double tokens_per_s = 0;
-  bool has_mtp = false;          // the config has MTP modules (num_nextn_predict_layers > 0)
-  double mtp_tokens_per_step = 0;    // 1 + p
-  int64_t mtp_extra_bytes_min = 0;   // MTP module only (same experts for both tokens)
-  int64_t mtp_extra_bytes_max = 0;   // + a second set of routed experts
+  bool has_mtp = false;             // the config has MTP modules (num_nextn_predict_layers > 0)
+  double mtp_tokens_per_step = 0;   // 1 + p
+  int64_t mtp_extra_bytes_min = 0;  // MTP module only (same experts for both tokens)
+  int64_t mtp_extra_bytes_max = 0;  // + a second set of routed experts
   double mtp_tokens_per_s_upper = 0;
   double mtp_tokens_per_s_lower = 0;
 };

@@ -17,7 +17,8 @@ TrainingCost training_cost(double gflops_per_token, const TrainingCostParams& p)
   } else {
     DSV3_CHECK(p.achieved_tflops > 0, "achieved TFLOPS must be > 0");
     DSV3_CHECK(gflops_per_token > 0, "FLOPs per token must be > 0");
-    c.pretrain_gpu_hours = p.train_tokens * gflops_per_token * 1e9 / (p.achieved_tflops * 1e12) / 3600.0;
+    c.pretrain_gpu_hours =
+        p.train_tokens * gflops_per_token * 1e9 / (p.achieved_tflops * 1e12) / 3600.0;
     c.pretrain_computed = true;
   }
   c.pretrain_days = c.pretrain_gpu_hours / double(p.gpus) / 24.0;

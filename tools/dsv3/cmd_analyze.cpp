@@ -105,16 +105,45 @@ double positive_double(const cli::Args& a, const std::string& flag, double def) 
 }
 
 int cmd_analyze(const std::vector<std::string>& argv) {
-  const cli::Args a(argv, {"-m=", "--config=", "--preset=", "--list-presets", "--json", "--only=",
-                           "--help", "-h", "--ctx=", "--kv-format=", "--kv-baseline=",
-                           "--seq-len=", "--non-causal", "--bandwidth=", "--tokens-per-device=",
-                           "--dispatch-bytes=", "--combine-bytes=", "--micro-batches=",
-                           "--ep-layers=", "--ep-hidden=", "--ep-experts=", "--latency-us=",
-                           "--mem-bw=", "--weight-format=", "--decode-ctx=", "--decode-kv-format=",
-                           "--mtp-acceptance=", "--switch-radix=", "--planes=", "--switch-cost=",
-                           "--link-cost=", "--train-tokens=", "--achieved-tflops=", "--gpus=",
-                           "--pretrain-gpu-hours=", "--context-ext-gpu-hours=",
-                           "--post-train-gpu-hours=", "--gpu-hour-price=", "--tokens-per-day="});
+  const cli::Args a(argv, {"-m=",
+                           "--config=",
+                           "--preset=",
+                           "--list-presets",
+                           "--json",
+                           "--only=",
+                           "--help",
+                           "-h",
+                           "--ctx=",
+                           "--kv-format=",
+                           "--kv-baseline=",
+                           "--seq-len=",
+                           "--non-causal",
+                           "--bandwidth=",
+                           "--tokens-per-device=",
+                           "--dispatch-bytes=",
+                           "--combine-bytes=",
+                           "--micro-batches=",
+                           "--ep-layers=",
+                           "--ep-hidden=",
+                           "--ep-experts=",
+                           "--latency-us=",
+                           "--mem-bw=",
+                           "--weight-format=",
+                           "--decode-ctx=",
+                           "--decode-kv-format=",
+                           "--mtp-acceptance=",
+                           "--switch-radix=",
+                           "--planes=",
+                           "--switch-cost=",
+                           "--link-cost=",
+                           "--train-tokens=",
+                           "--achieved-tflops=",
+                           "--gpus=",
+                           "--pretrain-gpu-hours=",
+                           "--context-ext-gpu-hours=",
+                           "--post-train-gpu-hours=",
+                           "--gpu-hour-price=",
+                           "--tokens-per-day="});
   if (a.has("--help") || a.has("-h")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -176,10 +205,14 @@ int cmd_analyze(const std::vector<std::string>& argv) {
 
   ArchSpec spec;
   bool have_spec = true;
-  if (a.has("-m")) spec = load_arch_spec_dir(a.get("-m"));
-  else if (a.has("--config")) spec = load_arch_spec_file(a.get("--config"));
-  else if (a.has("--preset")) spec = load_preset(a.get("--preset"));
-  else have_spec = false;
+  if (a.has("-m"))
+    spec = load_arch_spec_dir(a.get("-m"));
+  else if (a.has("--config"))
+    spec = load_arch_spec_file(a.get("--config"));
+  else if (a.has("--preset"))
+    spec = load_preset(a.get("--preset"));
+  else
+    have_spec = false;
   if (!have_spec) {
     const bool model_free = !o.only.empty() && [&] {
       for (const auto& k : o.only)
