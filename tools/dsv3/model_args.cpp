@@ -1,0 +1,88 @@
+// Model loading for the CLI: flags, defaults, load report.
+#include "model_args.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace dsv3::cli {
+
+std::vector<std::string> model_flag_spec() {
+  return {"-m=", "--model=", "--threads=", "-t=", "--ctx=", "--kv-type=", "--mla=", "--dump="};
+}
+
+const char* model_flag_help() {
+  return "  -m, --model DIR     Hugging Face checkpoint folder (default: the built-in model)\n"
+         "  -t, --threads N     threads (default: one per physical core)\n"
+         "  --ctx N             context length in tokens (default: min(4096, max_position_embeddings))\n"
+         "  --kv-type T         latent KV cache dtype: f32 (default) or bf16\n"
+         "  --mla MODE          auto (naive for prompts, absorbed for decode), naive or absorbed\n"
+         "  --dump DIR          write every named intermediate as DIR/L<layer>.<name>.npy\n";
+}
+
+LoadedModel load_model_from_args(const Args& a, bool quiet) {
+  LoadedModel lm;
+  std::string dir = a.get("-m", a.get("--model", ""));
+  if (dir.empty()) {
+    dir = DSV3_BUILTIN_MODEL_DIR;
+    DSV3_CHECK(std::filesystem::exists(dir + "/config.json"),
+               "no model given (-m DIR) and the built-in model is missing at ", dir);
+  }
+  lm.dir = dir;
+  lm.model = Model::load(dir);
+  const ModelConfig& c = lm.model->config;
+  const int64_t threads = a.get_int("--threads", a.get_int("-t", 0));
+  DSV3_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024], got ", threads);
+  lm.pool = std::make_unique<ThreadPool>(int(threads));
+  const int64_t ctx = a.get_int("--ctx", std::min<int64_t>(4096, c.max_position_embeddings));
+  DSV3_CHECK(ctx > 0, "--ctx must be > 0, got ", ctx);
+  const std::string kvt = a.get("--kv-type", "f32");
+  DSV3_CHECK(kvt == "f32" || kvt == "bf16", "--kv-type must be f32 or bf16, got '", kvt, "'");
+  const DType kv_dtype = kvt == "bf16" ? DType::BF16 : DType::F32;
+  lm.cache = std::make_unique<KvCache>(c, c.num_hidden_layers, ctx, kv_dtype);
+  const std::string mla = a.get("--mla", "auto");
+  if (mla == "auto") lm.fwd.mla = MlaMode::kAuto;
+  else if (mla == "naive") lm.fwd.mla = MlaMode::kNaive;
+  else if (mla == "absorbed") lm.fwd.mla = MlaMode::kAbsorbed;
+  else fail("--mla must be auto, naive or absorbed, got '", mla, "'");
+  lm.fwd.dump_dir = a.get("--dump", "");
+  if (!lm.fwd.dump_dir.empty()) std::filesystem::create_directories(lm.fwd.dump_dir);
+  if (!quiet) {
+    std::fprintf(stderr,
+                 "model: %s (%s), %lld layers, hidden %lld, %lld heads, %lld routed experts (top-%lld), vocab %lld\n",
+                 dir.c_str(), c.model_type.c_str(), (long long)c.num_hidden_layers,
+                 (long long)c.hidden_size, (long long)c.num_attention_heads,
+                 (long long)c.n_routed_experts, (long long)c.num_experts_per_tok, (long long)c.vocab_size);
+    std::fprintf(stderr, "weights: %.1f MiB (memory-mapped)\n", double(lm.model->weight_bytes()) / 1048576.0);
+    std::fprintf(stderr,
+                 "kv cache: %lld values/token/layer (latent %lld + rope %lld), %zu bytes/token in bf16, "
+                 "%zu in f32; ctx %lld as %s = %.1f MiB\n",
+                 (long long)c.latent_cache_width(), (long long)c.kv_lora_rank, (long long)c.qk_rope_head_dim,
+                 KvCache::bytes_per_token(c, c.num_hidden_layers, DType::BF16),
+                 KvCache::bytes_per_token(c, c.num_hidden_layers, DType::F32), (long long)ctx,
+                 kvt.c_str(), double(lm.cache->bytes()) / 1048576.0);
+    std::fprintf(stderr, "threads: %d\n", lm.pool->size());
+  }
+  return lm;
+}
+
+std::vector<int32_t> parse_token_list(const std::string& s, const std::string& what) {
+  std::vector<int32_t> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ',' || s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
+    if (i >= s.size()) break;
+    size_t j = i;
+    while (j < s.size() && s[j] != ',' && s[j] != ' ' && s[j] != '\n' && s[j] != '\t' && s[j] != '\r') ++j;
+    const std::string tok = s.substr(i, j - i);
+    char* end = nullptr;
+    long long v = std::strtoll(tok.c_str(), &end, 10);
+    DSV3_CHECK(end && *end == '\0' && v >= 0 && v <= 0x7fffffff, what, ": '", tok, "' is not a token id");
+    out.push_back(int32_t(v));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace dsv3::cli
