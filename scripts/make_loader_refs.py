@@ -63,6 +63,33 @@ def main():
         json.dump({"model_type": "deepseek_v3", "hidden_size": 40}, f, indent=2)
     print(sorted(os.listdir(shard_dir)))
 
+    # A folder as transformers' save_pretrained writes it (config.json, shards, index with
+    # total_parameters/total_size, sort_keys formatting): the reference for io/hf_index.h.
+    from transformers import DeepseekV3Config, DeepseekV3ForCausalLM
+    torch.manual_seed(0)
+    cfg = DeepseekV3Config(vocab_size=48, hidden_size=24, intermediate_size=40,
+                           moe_intermediate_size=8, num_hidden_layers=2, num_attention_heads=2,
+                           num_key_value_heads=2, n_routed_experts=4, n_shared_experts=1,
+                           num_experts_per_tok=2, n_group=2, topk_group=1, first_k_dense_replace=1,
+                           q_lora_rank=12, kv_lora_rank=8, qk_rope_head_dim=4, qk_nope_head_dim=4,
+                           v_head_dim=4, max_position_embeddings=64, tie_word_embeddings=False)
+    model = DeepseekV3ForCausalLM(cfg).to(torch.bfloat16)
+    hf_dir = os.path.join(OUT, "hf_saved")
+    shutil.rmtree(hf_dir, ignore_errors=True)
+    model.save_pretrained(hf_dir, max_shard_size="8KB")
+    for f in os.listdir(hf_dir):  # keep only what a checkpoint folder needs
+        if f not in ("config.json", "model.safetensors.index.json") and not f.endswith(".safetensors"):
+            os.remove(os.path.join(hf_dir, f))
+    print(sorted(os.listdir(hf_dir)))
+
+    # Non-ASCII and quote escaping and key order of the index, formatted by Python's json module
+    # the way transformers formats model.safetensors.index.json.
+    index = {"metadata": {"total_size": 10},
+             "weight_map": {"\u00fcn\u00ef.w": "a.safetensors", "b\"q\\.w": "a.safetensors",
+                            "Z.w": "b.safetensors", "\U0001f600.w": "b.safetensors"}}
+    with open(os.path.join(OUT, "index_escapes.json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(index, indent=2, sort_keys=True) + "\n")
+
 
 if __name__ == "__main__":
     main()

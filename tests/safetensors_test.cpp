@@ -111,8 +111,15 @@ TEST(SafetensorsLoader, ReadsPythonWrittenFile) {
   for (const auto& [name, t] : ts) {
     EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data) % dtype_size(t.dtype), 0u) << name;
     EXPECT_EQ(t.file, data_path(kPyFile));
+    EXPECT_TRUE(f->owns(t)) << name;
     total += t.nbytes;
   }
+  StoredTensor outside = ts.at("a.f32");
+  outside.data = reinterpret_cast<const uint8_t*>(&total);
+  EXPECT_FALSE(f->owns(outside));
+  outside = ts.at("i.u8");
+  outside.nbytes += 1;  // one byte past the end of the file
+  EXPECT_FALSE(f->owns(outside));
   EXPECT_EQ(total, f->tensor_bytes());
   EXPECT_EQ(f->mapped_bytes(), std::filesystem::file_size(data_path(kPyFile)));
 }
@@ -363,6 +370,7 @@ TEST(SafetensorsLoader, CopiesMisalignedTensorsOnly) {
   const StoredTensor& t = f->tensors().at("f");
   EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data) % 4, 0u);
   for (size_t i = 0; i < 8; ++i) EXPECT_EQ(t.data[i], uint8_t(i));
+  EXPECT_TRUE(f->owns(t));
   const StoredTensor& u = f->tensors().at("u");
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(u.data[i], uint8_t(8 + i));
 }

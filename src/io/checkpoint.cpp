@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "io/hf_index.h"
 #include "io/json_util.h"
 
 namespace dsv3 {
@@ -28,10 +29,7 @@ bool is_file(const std::string& p) {
 // A shard name from the index must be a plain file name inside the folder.
 void check_shard_name(const std::string& index_path, const std::string& tensor,
                       const std::string& shard) {
-  const bool bad = shard.empty() || shard == "." || shard == ".." ||
-                   shard.find('/') != std::string::npos || shard.find('\\') != std::string::npos ||
-                   shard.find('\0') != std::string::npos;
-  DSV3_CHECK(!bad, index_path, ": tensor '", tensor, "': shard name '", shard,
+  DSV3_CHECK(is_plain_file_name(shard), index_path, ": tensor '", tensor, "': shard name '", shard,
              "' is not a plain file name in the checkpoint folder (paths are not allowed)");
 }
 

@@ -124,6 +124,17 @@ size_t SafetensorsFile::tensor_bytes() const {
   return n;
 }
 
+bool SafetensorsFile::owns(const StoredTensor& t) const {
+  auto inside = [&](const uint8_t* lo, size_t n) {
+    auto p = reinterpret_cast<uintptr_t>(t.data), l = reinterpret_cast<uintptr_t>(lo);
+    return p >= l && p - l <= n && t.nbytes <= n - (p - l);
+  };
+  if (inside(file_.data() + data_start_, file_.size() - data_start_)) return true;
+  for (size_t i = 0; i < copies_.size(); ++i)
+    if (inside(reinterpret_cast<const uint8_t*>(copies_[i].get()), copy_sizes_[i])) return true;
+  return false;
+}
+
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
   auto sf = std::unique_ptr<SafetensorsFile>(new SafetensorsFile());
   sf->file_ = MappedFile(path);
@@ -144,6 +155,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   DSV3_CHECK(h.is_object(), what, ": expected a JSON object, got ", json_type_name(h));
 
   const uint64_t data_start = 8 + hlen;
+  sf->data_start_ = size_t(data_start);
   const uint64_t data_size = size - data_start;
   std::vector<Entry> entries;
   entries.reserve(h.size());
@@ -237,6 +249,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
     t.data = reinterpret_cast<const uint8_t*>(buf.get());
     sf->copied_bytes_ += t.nbytes;
     sf->copies_.push_back(std::move(buf));
+    sf->copy_sizes_.push_back(t.nbytes);
   }
   return sf;
 }

@@ -54,12 +54,17 @@ class SafetensorsFile {
   // by the safetensors library, e.g. an unpadded header); such a tensor is copied into an aligned
   // buffer so kernels never read misaligned floats. 0 for files written by Python or by us.
   size_t copied_bytes() const { return copied_bytes_; }
+  // True if [t.data, t.data + t.nbytes) lies inside this file's data section or one of its
+  // aligned copies (an invariant of open(); used by tests and the fuzzer).
+  bool owns(const StoredTensor& t) const;
 
  private:
   MappedFile file_;
   std::map<std::string, StoredTensor> tensors_;
   std::map<std::string, std::string> metadata_;
   std::vector<std::unique_ptr<uint64_t[]>> copies_;  // aligned copies of misaligned tensors
+  std::vector<size_t> copy_sizes_;                   // bytes of each copy
+  size_t data_start_ = 0;                            // offset of the data section in the file
   size_t copied_bytes_ = 0;
 };
 
