@@ -10,8 +10,9 @@ namespace dsv3::kernels::detail {
 
 struct KernelTable {
   // y[m, n] = sum_k x[m, k] * W[n, k] for m < M and n0 <= n < n1 only. W: [N, K] of dtype
-  // `wt` (F32, BF16 or F16), x: [M, K], y: [M, N]. `scratch` holds kScratchRows * K floats.
-  // The summation order of each y[m, n] depends only on (M <= 3 or not, K), never on n0/n1.
+  // `wt` (F32, BF16 or F16), x: [M, K], y: [M, N].
+  // `scratch` holds kPartFloats + kScratchRows * K floats. The summation order of each
+  // y[m, n] depends only on K, never on M, n0 or n1.
   void (*matmul_rows)(const float* x, int64_t M, const void* W, DType wt, int64_t N, int64_t K,
                       float* y, int64_t n0, int64_t n1, float* scratch);
   // Fused expert gate/up matvec: h[n] = silu(x.Wg[n]) * (x.Wu[n]) for n0 <= n < n1,
@@ -27,7 +28,9 @@ struct KernelTable {
   void (*axpy)(float a, const float* x, float* y, int64_t n);
 };
 
-// Rows of W converted to fp32 at a time by the prefill path (scratch = kScratchRows * K).
+// Prefill scratch: lane partials of one row block (<= 48 rows x 8 weight rows x 16 lanes),
+// then kScratchRows weight rows widened to fp32.
+constexpr int64_t kPartFloats = 48 * 8 * 16;
 constexpr int64_t kScratchRows = 8;
 
 const KernelTable& table_portable();

@@ -19,7 +19,7 @@ namespace {
 struct V512 {
   using R = __m512;
   static constexpr int L = 16;
-  static constexpr int MR = 6, NR = 4;  // prefill tile: 24 accumulators + 4 weights + x
+  static constexpr int MR = 4, NR = 6;  // prefill tile: 24 accumulators + 6 weights + x
   static constexpr int NR1 = 8, NR2 = 4;
 
   static __mmask16 mask(int n) { return __mmask16((1u << n) - 1u); }

@@ -114,36 +114,112 @@ void widen_rows(const typename WL::T* W, int64_t K, int64_t n, int64_t nr, float
   if (i < total) V::store_n(dst + i, WL::load_n(src + i, int(total - i)), int(total - i));
 }
 
+// One K-block [k0, k1) of an MR x NR tile. Lane partial sums are carried between blocks in
+// `part` (MR * NR * L floats, exact copies), so blocking does not change any bit: the result
+// equals tile<V, MR, NR>. `last` (k1 == K) adds the masked tail and writes y.
+template <class V, int MR, int NR>
+inline void tile_part(const float* x, int64_t K, const float* w, int64_t k0, int64_t k1,
+                      bool first, bool last, float* part, float* y, int64_t ldy) {
+  using R = typename V::R;
+  R acc[MR][NR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j)
+      acc[i][j] = first ? V::zero() : V::load(part + (i * NR + j) * V::L);
+  int64_t k = k0;
+  for (; k + V::L <= k1; k += V::L) {
+    R wv[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) wv[j] = V::load(w + j * K + k);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const R xv = V::load(x + i * K + k);
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) acc[i][j] = V::fma(xv, wv[j], acc[i][j]);
+    }
+  }
+  if (!last) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) V::store(part + (i * NR + j) * V::L, acc[i][j]);
+    return;
+  }
+  if (k < K) {
+    const int n = int(K - k);
+    R wv[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) wv[j] = V::load_n(w + j * K + k, n);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const R xv = V::load_n(x + i * K + k, n);
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) acc[i][j] = V::fma(xv, wv[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) y[i * ldy + j] = V::hsum(acc[i][j]);
+}
+
+template <class V, int NR>
+inline void tile_part_mr(int mr, const float* x, int64_t K, const float* w, int64_t k0,
+                         int64_t k1, bool first, bool last, float* part, float* y, int64_t ldy) {
+  switch (mr) {
+    case 1: tile_part<V, 1, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
+    case 2: if constexpr (V::MR >= 2) tile_part<V, 2, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
+    case 3: if constexpr (V::MR >= 3) tile_part<V, 3, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
+    case 4: if constexpr (V::MR >= 4) tile_part<V, 4, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
+    case 5: if constexpr (V::MR >= 5) tile_part<V, 5, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
+    case 6: if constexpr (V::MR >= 6) tile_part<V, 6, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
+    default: break;
+  }
+}
+
+// Prefill blocking (M >= 4): kMc rows of x at a time (kept in L2), NR weight rows at a time
+// (widened once per row block into scratch unless already fp32), K in blocks of kKc so the
+// weight slice stays in L1 while every MR-row tile of the block passes over it.
+constexpr int64_t kMc = 48;   // multiple of every V::MR; kMc * NR * L <= kPartFloats
+constexpr int64_t kKc = 512;  // multiple of every V::L
+
 template <class V, class WL>
 void matmul_rows_t(const float* x, int64_t M, const typename WL::T* W, int64_t N, int64_t K,
                    float* y, int64_t n0, int64_t n1, float* scratch) {
   if (M == 1) return matmul_direct<V, 1, V::NR1, WL>(x, W, N, K, y, n0, n1);
   if (M == 2) return matmul_direct<V, 2, V::NR2, WL>(x, W, N, K, y, n0, n1);
   if (M == 3) return matmul_direct<V, 3, V::NR2, WL>(x, W, N, K, y, n0, n1);
-  // Prefill: blocks of mc rows of x (about 256 KiB, so they stay in L2) are multiplied by
-  // NR weight rows at a time; non-fp32 weight rows are widened once per block into scratch.
   constexpr bool kF32 = sizeof(typename WL::T) == 4;
-  int64_t mc = (int64_t(256) * 1024 / 4) / (K > 0 ? K : 1);
-  mc = mc < V::MR ? V::MR : mc - mc % V::MR;
-  for (int64_t mb = 0; mb < M; mb += mc) {
-    const int64_t me = imin(M, mb + mc);
+  float* part = scratch;                      // kPartFloats
+  float* wbuf = scratch + kPartFloats;        // kScratchRows * K
+  for (int64_t mb = 0; mb < M; mb += kMc) {
+    const int64_t me = imin(M, mb + kMc);
     for (int64_t nb = n0; nb < n1; nb += V::NR) {
       const int64_t nr = imin(V::NR, n1 - nb);
       const float* wp;
       if constexpr (kF32) {
         wp = reinterpret_cast<const float*>(W) + nb * K;
       } else {
-        widen_rows<V, WL>(W, K, nb, nr, scratch);
-        wp = scratch;
+        widen_rows<V, WL>(W, K, nb, nr, wbuf);
+        wp = wbuf;
       }
-      for (int64_t m = mb; m < me; m += V::MR) {
-        const int mr = int(imin(V::MR, me - m));
-        if (nr == V::NR) {
-          tile_mr<V, V::NR, LoadF32<V>>(mr, x + m * K, K, wp, y + m * N + nb, N);
-        } else {
-          for (int64_t j = 0; j < nr; ++j)
-            tile_mr<V, 1, LoadF32<V>>(mr, x + m * K, K, wp + j * K, y + m * N + nb + j, N);
+      if (nr == V::NR) {
+        for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += kKc) {
+          const int64_t k1 = imin(K, k0 + kKc);
+          const bool first = k0 == 0, last = k1 == K;
+          for (int64_t m = mb; m < me; m += V::MR) {
+            const int mr = int(imin(V::MR, me - m));
+            tile_part_mr<V, V::NR>(mr, x + m * K, K, wp, k0, k1, first, last,
+                                   part + (m - mb) * V::NR * V::L, y + m * N + nb, N);
+          }
+          if (last) break;
         }
+      } else {
+        for (int64_t m = mb; m < me; m += V::MR)
+          for (int64_t j = 0; j < nr; ++j)
+            tile_mr<V, 1, LoadF32<V>>(int(imin(V::MR, me - m)), x + m * K, K, wp + j * K,
+                                      y + m * N + nb + j, N);
       }
     }
   }

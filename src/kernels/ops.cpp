@@ -66,7 +66,7 @@ void check_weight(const TensorView& W, const char* what) {
   DSV3_CHECK(W.data != nullptr || W.numel() == 0, what, ": weight has no data");
 }
 
-constexpr int64_t kRowGrain = 16;  // rows per thread chunk: a multiple of every ISA's tile
+constexpr int64_t kRowGrain = 48;  // rows per thread chunk: a multiple of every ISA's NR and NR1
 
 }  // namespace
 
@@ -133,7 +133,7 @@ void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool
   const DType wt = W.dtype;
   const void* w = W.data;
   parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
-    float* s = M > 3 && wt != DType::F32 ? scratch(detail::kScratchRows * K) : nullptr;
+    float* s = M > 3 ? scratch(detail::kPartFloats + detail::kScratchRows * K) : nullptr;
     t.matmul_rows(x, M, w, wt, N, K, y, n0, n1, s);
   }, kRowGrain);
 }
