@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "analyze/analysis.h"
 #include "analyze/arch_spec.h"
 #include "analyze/ep_decode.h"
 #include "analyze/flops.h"
@@ -342,4 +343,56 @@ TEST(AnalyzeRoofline, BytesAndMtpBracketReportedSpeedup) {
   EXPECT_FALSE(decode_roofline(preset("qwen2.5-72b"), RooflineParams{}).has_mtp);
   rp.mtp_acceptance = 1.5;
   EXPECT_THROW(decode_roofline(v3, rp), dsv3::Error);
+}
+
+// ---- Robustness: every figure on damaged configs ------------------------------------------
+
+TEST(AnalyzeSpec, HugeValuesAreErrorsNotOverflow) {
+  nlohmann::json j = nlohmann::json::parse(presets()[0].config);
+  j["hidden_size"] = int64_t(1) << 40;
+  j["n_routed_experts"] = int64_t(1) << 30;
+  const ArchSpec s = parse_arch_spec(j, "huge");
+  EXPECT_THROW(count_params(s), dsv3::Error);
+  EXPECT_THROW(training_flops(s, {}), dsv3::Error);
+  j = nlohmann::json::parse(presets()[0].config);
+  j["num_hidden_layers"] = int64_t(1) << 62;
+  EXPECT_THROW(kv_bytes_per_token(parse_arch_spec(j, "deep"), kBf16), dsv3::Error);
+}
+
+TEST(AnalyzeSpec, EveryFigureOnConfigsMissingOneKey) {
+  // Drop each key of each preset in turn (and set it to null, and to a string): the report
+  // must either compute or name the missing key, and anything else must be a dsv3::Error.
+  int skipped = 0, computed = 0, errors = 0;
+  for (const auto& pr : presets()) {
+    const nlohmann::json full = nlohmann::json::parse(pr.config);
+    for (const auto& [key, _] : full.items()) {
+      for (int variant = 0; variant < 3; ++variant) {
+        nlohmann::json j = full;
+        if (variant == 0) j.erase(key);
+        if (variant == 1) j[key] = nullptr;
+        if (variant == 2) j[key] = "x";
+        try {
+          const ArchSpec s = parse_arch_spec(j, pr.name);
+          const Report r = analyze_model(&s, AnalyzeOptions{});
+          for (const auto& sec : r.sections) {
+            if (sec.skipped.empty()) {
+              ++computed;
+              continue;
+            }
+            ++skipped;
+            EXPECT_FALSE(sec.missing_fields.empty());
+            for (const auto& f : sec.missing_fields)
+              EXPECT_NE(sec.skipped.find(f), std::string::npos) << sec.skipped;
+          }
+          render_json(r).dump();
+          render_table(r);
+        } catch (const dsv3::Error&) {
+          ++errors;
+        }
+      }
+    }
+  }
+  EXPECT_GT(skipped, 0);
+  EXPECT_GT(computed, 0);
+  EXPECT_GT(errors, 0);
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 
@@ -43,6 +44,11 @@ const PaperRef* paper_ref(const std::string& name) {
   for (const auto& r : kPaperRefs)
     if (name == r.preset) return &r;
   return nullptr;
+}
+
+// Rounded integer text for a double that may exceed int64.
+std::string int_text(double v) {
+  return std::fabs(v) < 9e18 ? with_commas(int64_t(std::llround(v))) : fixed(v, 0);
 }
 
 std::string pct_diff(double ours, double paper) {
@@ -251,7 +257,7 @@ void ep_section(const ArchSpec& s, const AnalyzeOptions& o, Section& sec) {
   for (double bw : o.bandwidths) {
     p.bandwidth_gbps = bw;
     const EpDecodeResult r = ep_decode(p);
-    j["bytes_per_microbatch"] = int64_t(r.bytes_per_microbatch + 0.5);
+    j["bytes_per_microbatch"] = std::llround(r.bytes_per_microbatch);
     j["by_bandwidth"].push_back({{"bandwidth_gbps", bw},
                                  {"comm_ms", r.comm_us / 1e3},
                                  {"layer_ms", r.layer_us / 1e3},
@@ -354,7 +360,7 @@ void training_section(const ArchSpec* s, const AnalyzeOptions& o, Section& sec) 
               {"cost_usd", c.cost_usd},
               {"tokens_per_day", o.tokens_per_day},
               {"backout_gflops_per_token", backout}};
-  sec.rows.push_back({"pre-training GPU-hours", with_commas(int64_t(c.pretrain_gpu_hours + 0.5)),
+  sec.rows.push_back({"pre-training GPU-hours", int_text(c.pretrain_gpu_hours),
                       c.pretrain_computed ? fixed(o.training.train_tokens / 1e12, 2) +
                                                 " T tokens x " + fixed(gflops, 2) + " GFLOP / " +
                                                 fixed(o.training.achieved_tflops, 0) +
@@ -364,10 +370,10 @@ void training_section(const ArchSpec* s, const AnalyzeOptions& o, Section& sec) 
                       fixed(c.pretrain_days, 2),
                       fixed(c.gpu_hours_per_trillion / 1e3, 1) + " K GPU-h per T tokens"});
   sec.rows.push_back({"+ context ext. + post-training",
-                      with_commas(int64_t(o.training.context_ext_gpu_hours + 0.5)) + " + " +
-                          with_commas(int64_t(o.training.post_train_gpu_hours + 0.5)),
+                      int_text(o.training.context_ext_gpu_hours) + " + " +
+                          int_text(o.training.post_train_gpu_hours),
                       "GPU-hours"});
-  sec.rows.push_back({"total GPU-hours", with_commas(int64_t(c.total_gpu_hours + 0.5)),
+  sec.rows.push_back({"total GPU-hours", int_text(c.total_gpu_hours),
                       "$" + fixed(c.cost_usd / 1e6, 3) + " M at $" +
                           fixed(o.training.gpu_hour_price, 2) + "/GPU-h"});
   sec.rows.push_back({"GFLOP/token from throughput", fixed(backout, 2),

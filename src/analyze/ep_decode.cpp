@@ -19,6 +19,7 @@ EpDecodeResult ep_decode(const EpDecodeParams& p) {
   EpDecodeResult r;
   r.bytes_per_microbatch = (p.dispatch_bytes + p.combine_bytes) * double(p.tokens_per_device) *
                            double(p.experts_per_token) * double(p.hidden);
+  DSV3_CHECK(r.bytes_per_microbatch < 1e18, "EP decode: bytes per micro-batch overflow");
   r.comm_us = r.bytes_per_microbatch / (p.bandwidth_gbps * 1e9) * 1e6;
   r.layer_us = double(p.micro_batches) * r.comm_us + 2.0 * double(p.micro_batches) * p.latency_us;
   r.tpot_ms = double(p.layers) * r.layer_us / 1e3;
