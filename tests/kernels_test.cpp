@@ -202,12 +202,12 @@ TEST(Kernels, HalfWeightWideningExact) {
 TEST(Kernels, MatmulRejectsBadWeights) {
   std::vector<uint8_t> buf(64);
   float x[4] = {1, 2, 3, 4}, y[16];
-  const TensorView fp8 = make_view(DType::F8_E4M3, buf.data(), {4, 4});
+  const TensorView i32 = make_view(DType::I32, buf.data(), {4, 4});
   try {
-    matmul(x, 1, fp8, y, nullptr);
+    matmul(x, 1, i32, y, nullptr);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("F8_E4M3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("I32"), std::string::npos) << e.what();
   }
   const TensorView w3 = make_view(DType::F32, buf.data(), {2, 2, 2});
   EXPECT_THROW(matmul(x, 1, w3, y, nullptr), Error);

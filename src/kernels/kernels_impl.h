@@ -40,9 +40,12 @@ struct LoadF16 {
   static typename V::R load_n(const T* p, int n) { return V::load_f16_n(p, n); }
 };
 
-// y[i*ldy + j] = dot(x + i*K, w + j*K) for i < MR, j < NR.
+// y[i*ldy + j] = dot(x + i*K, w + j*K) for i < MR, j < NR. If `pf` is given, the same
+// columns of the NR rows at pf are prefetched as the loop goes: each weight row is only one
+// or a few 4 KiB pages, and hardware prefetchers stop at page boundaries.
 template <class V, int MR, int NR, class WL>
-inline void tile(const float* x, int64_t K, const typename WL::T* w, float* y, int64_t ldy) {
+inline void tile(const float* x, int64_t K, const typename WL::T* w, float* y, int64_t ldy,
+                 const typename WL::T* pf = nullptr) {
   using R = typename V::R;
   R acc[MR][NR];
 #pragma GCC unroll 8
@@ -51,6 +54,10 @@ inline void tile(const float* x, int64_t K, const typename WL::T* w, float* y, i
     for (int j = 0; j < NR; ++j) acc[i][j] = V::zero();
   int64_t k = 0;
   for (; k + V::L <= K; k += V::L) {
+    if (pf && (k * int64_t(sizeof(typename WL::T))) % 64 == 0) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) __builtin_prefetch(pf + j * K + k, 0, 0);
+    }
     R wv[NR];
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) wv[j] = WL::load(w + j * K + k);
@@ -100,7 +107,10 @@ template <class V, int MR, int NR, class WL>
 void matmul_direct(const float* x, const typename WL::T* W, int64_t N, int64_t K, float* y,
                    int64_t n0, int64_t n1) {
   int64_t n = n0;
-  for (; n + NR <= n1; n += NR) tile<V, MR, NR, WL>(x, K, W + n * K, y + n, N);
+  for (; n + NR <= n1; n += NR) {
+    const bool next = n + 2 * NR <= n1;
+    tile<V, MR, NR, WL>(x, K, W + n * K, y + n, N, next ? W + (n + NR) * K : nullptr);
+  }
   for (; n < n1; ++n) tile<V, MR, 1, WL>(x, K, W + n * K, y + n, N);
 }
 
