@@ -45,23 +45,27 @@ double Sampler::uniform() {
   return double(result >> 11) * 0x1.0p-53;
 }
 
-int32_t Sampler::sample(const float* logits, int64_t V) {
-  if (p_.temperature == 0.f) return argmax(logits, V);
-  buf_.resize(static_cast<size_t>(V));
-  for (int64_t i = 0; i < V; ++i) buf_[size_t(i)] = {logits[i] / p_.temperature, int32_t(i)};
-  // Sort descending by logit, ties to the lower id: defines the truncation order.
+void Sampler::distribution(const float* logits, int64_t V, std::vector<float>& p) const {
+  p.assign(static_cast<size_t>(V), 0.f);
+  if (p_.temperature == 0.f) {
+    p[size_t(argmax(logits, V))] = 1.f;
+    return;
+  }
+  std::vector<std::pair<float, int32_t>> buf(static_cast<size_t>(V));
+  for (int64_t i = 0; i < V; ++i) buf[size_t(i)] = {logits[i] / p_.temperature, int32_t(i)};
+  // Descending by logit, ties to the lower id: defines the truncation order.
   auto cmp = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
   int64_t n = V;
   if (p_.top_k > 0 && p_.top_k < V) {
-    std::partial_sort(buf_.begin(), buf_.begin() + p_.top_k, buf_.end(), cmp);
+    std::partial_sort(buf.begin(), buf.begin() + p_.top_k, buf.end(), cmp);
     n = p_.top_k;
   } else {
-    std::sort(buf_.begin(), buf_.end(), cmp);
+    std::sort(buf.begin(), buf.end(), cmp);
   }
-  const float mx = buf_[0].first;
-  double sum = 0;
+  const float mx = buf[0].first;
   std::vector<double> prob(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) sum += (prob[size_t(i)] = std::exp(double(buf_[size_t(i)].first - mx)));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += (prob[size_t(i)] = std::exp(double(buf[size_t(i)].first - mx)));
   for (auto& q : prob) q /= sum;
   if (p_.top_p < 1.f) {
     double cum = 0;
@@ -75,13 +79,48 @@ int32_t Sampler::sample(const float* logits, int64_t V) {
     for (int64_t i = 0; i < n; ++i) s2 += prob[size_t(i)];
     for (int64_t i = 0; i < n; ++i) prob[size_t(i)] /= s2;
   }
-  const double u = uniform();
+  for (int64_t i = 0; i < n; ++i) p[size_t(buf[size_t(i)].second)] = float(prob[size_t(i)]);
+}
+
+int32_t Sampler::sample_from(const std::vector<float>& p) {
+  double total = 0;
+  for (float v : p) total += v;
+  const double u = uniform() * total;
   double cum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    cum += prob[size_t(i)];
-    if (u < cum) return buf_[size_t(i)].second;
+  int32_t last = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] <= 0.f) continue;
+    cum += p[i];
+    last = int32_t(i);
+    if (u < cum) return int32_t(i);
   }
-  return buf_[size_t(n - 1)].second;
+  return last;
+}
+
+int32_t Sampler::sample(const float* logits, int64_t V) {
+  if (p_.temperature == 0.f) return argmax(logits, V);
+  std::vector<float> p;
+  distribution(logits, V, p);
+  return sample_from(p);
+}
+
+int32_t Sampler::speculative_step(const std::vector<float>& p, const std::vector<float>& q,
+                                  int32_t draft, bool* accepted) {
+  const double pd = p[size_t(draft)], qd = q[size_t(draft)];
+  if (qd > 0 && pd >= qd) {
+    *accepted = true;
+    return draft;
+  }
+  if (qd > 0 && pd > 0 && uniform() * qd < pd) {
+    *accepted = true;
+    return draft;
+  }
+  *accepted = false;
+  std::vector<float> r(p.size());
+  double sum = 0;
+  for (size_t i = 0; i < p.size(); ++i) sum += (r[i] = std::max(0.f, p[i] - q[i]));
+  if (sum <= 0) return sample_from(p);  // p == q: cannot happen after a rejection, but stay safe
+  return sample_from(r);
 }
 
 }  // namespace dsv3

@@ -17,7 +17,20 @@ class Sampler {
  public:
   explicit Sampler(const SamplerParams& p);
   // Picks a token from logits[0..V). Validates parameters on construction.
+  // Equivalent to sample_from(distribution(logits)).
   int32_t sample(const float* logits, int64_t V);
+  // The distribution sample() draws from: softmax(logits / T) truncated by top-k then top-p
+  // and renormalised (one-hot at the argmax for greedy). p has V entries.
+  void distribution(const float* logits, int64_t V, std::vector<float>& p) const;
+  // Inverse-CDF draw in token-id order from a distribution over V tokens.
+  int32_t sample_from(const std::vector<float>& p);
+  // Speculative-sampling step (Leviathan et al. / Chen et al.): `draft` was drawn from q; accept
+  // it with probability min(1, p[draft] / q[draft]); otherwise draw from max(0, p - q)
+  // renormalised. Returns the emitted token and sets *accepted. The emitted token is
+  // distributed exactly as p. With one-hot p and q (greedy) it accepts iff argmaxes agree.
+  int32_t speculative_step(const std::vector<float>& p, const std::vector<float>& q, int32_t draft,
+                           bool* accepted);
+  bool greedy() const { return p_.temperature == 0.f; }
   // Uniform double in [0, 1) from the generator (53 random bits).
   double uniform();
 
