@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <complex>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -99,6 +100,39 @@ TEST(Kernels, IsaNamesAndSelection) {
   EXPECT_FALSE(parse_isa("sse9", &dummy));
   EXPECT_TRUE(isa_supported(Isa::Portable));
   for_each_isa([](Isa isa) { EXPECT_EQ(current_isa(), isa); });
+  // DSV3_ISA resolution: unset -> best supported; a name -> that path; junk -> error.
+  EXPECT_EQ(resolve_isa(nullptr), supported_isas().back());
+  EXPECT_EQ(resolve_isa(""), supported_isas().back());
+  EXPECT_EQ(resolve_isa("portable"), Isa::Portable);
+  for (Isa i : supported_isas()) EXPECT_EQ(resolve_isa(std::string(isa_name(i)).c_str()), i);
+  EXPECT_THROW(resolve_isa("avx1024"), Error);
+  for (Isa i : {Isa::Avx2, Isa::Avx512})
+    if (!isa_supported(i)) {
+      EXPECT_THROW(resolve_isa(std::string(isa_name(i)).c_str()), Error);
+      EXPECT_THROW(set_isa(i), Error);
+    }
+}
+
+// rope_interleaved is the complex rotation (x[2i] + i x[2i+1]) * e^{i theta_i}: compared with
+// std::complex<double> (one fp32 product pair and one sum per output: 2 ulp).
+TEST(Kernels, RopeInterleavedIsComplexRotation) {
+  std::mt19937 rng(23);
+  const int64_t d = 64;
+  auto x = uniform(d, rng, -2.f, 2.f);
+  std::vector<float> c(d / 2), s(d / 2);
+  std::vector<std::complex<double>> want(d / 2);
+  for (int64_t i = 0; i < d / 2; ++i) {
+    const double th = 0.37 * double(i + 1);
+    c[size_t(i)] = float(std::cos(th));
+    s[size_t(i)] = float(std::sin(th));
+    want[size_t(i)] = std::complex<double>(x[size_t(2 * i)], x[size_t(2 * i + 1)]) *
+                      std::complex<double>(c[size_t(i)], s[size_t(i)]);
+  }
+  rope_interleaved(x.data(), d, c.data(), s.data());
+  for (int64_t i = 0; i < d / 2; ++i) {
+    EXPECT_NEAR(x[size_t(2 * i)], want[size_t(i)].real(), 2.5e-7 * 4);
+    EXPECT_NEAR(x[size_t(2 * i + 1)], want[size_t(i)].imag(), 2.5e-7 * 4);
+  }
 }
 
 TEST(Kernels, MatmulMatchesReferenceRandom) {

@@ -18,6 +18,9 @@ bool parse_isa(std::string_view s, Isa* out);
 bool isa_supported(Isa isa);
 // Every supported path, best last.
 std::vector<Isa> supported_isas();
+// The path DSV3_ISA asks for: the best supported one if `env` is null or empty, else the named
+// one; dsv3::Error if the name is unknown or the CPU lacks it. (Used at the first kernel call.)
+Isa resolve_isa(const char* env);
 // The path the kernels use now (resolving DSV3_ISA on first use).
 Isa current_isa();
 // Switches every fast kernel to `isa`; throws dsv3::Error if the CPU lacks it.

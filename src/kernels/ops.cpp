@@ -33,12 +33,7 @@ Isa g_isa = Isa::Portable;
 const KernelTable& init_table() {
   std::lock_guard<std::mutex> lk(g_mu);
   if (const KernelTable* t = g_table.load()) return *t;
-  Isa isa = supported_isas().back();
-  if (const char* env = std::getenv("DSV3_ISA"); env && *env) {
-    DSV3_CHECK(parse_isa(env, &isa), "DSV3_ISA=", env,
-               " is not one of avx512, avx2, portable");
-    DSV3_CHECK(isa_supported(isa), "DSV3_ISA=", env, ": this CPU does not support it");
-  }
+  const Isa isa = resolve_isa(std::getenv("DSV3_ISA"));
   g_isa = isa;
   g_table.store(&table_for(isa));
   return *g_table.load();
@@ -109,6 +104,15 @@ std::vector<Isa> supported_isas() {
   for (Isa i : {Isa::Portable, Isa::Avx2, Isa::Avx512})
     if (isa_supported(i)) v.push_back(i);
   return v;
+}
+
+Isa resolve_isa(const char* env) {
+  Isa isa = supported_isas().back();
+  if (env && *env) {
+    DSV3_CHECK(parse_isa(env, &isa), "DSV3_ISA=", env, " is not one of avx512, avx2, portable");
+    DSV3_CHECK(isa_supported(isa), "DSV3_ISA=", env, ": this CPU does not support it");
+  }
+  return isa;
 }
 
 Isa current_isa() {
