@@ -5,6 +5,7 @@
 #include <pcre2.h>
 
 #include "core/error.h"
+#include "text/unicode_classes.h"
 
 namespace dsv3 {
 
@@ -12,6 +13,19 @@ namespace {
 
 // Oniguruma's Unicode \s: U+0009..U+000D, U+0085 and General_Category Z (Zs, Zl, Zp).
 constexpr const char* kSpaceSet = "\\t\\n\\x{0B}\\f\\r\\x{85}\\p{Z}";
+
+// The generated correction of Unicode class X, or nullptr.
+const UnicodeClassFix* class_fix(char x) {
+  for (size_t k = 0; k < kUnicodeClassFixCount; ++k) {
+    const UnicodeClassFix& f = kUnicodeClassFixes[k];
+    // Only additions can be expressed inside a PCRE2 class; the generator reports removals
+    // (there are none for PCRE2 10.42 vs tokenizers 0.23.3), and \s must need no fix.
+    if (*f.remove || (f.name == 's' && *f.add))
+      fail("unicode_classes.cpp: unsupported correction for class ", f.name, "; regenerate");
+    if (f.name == x && x != 's') return &f;
+  }
+  return nullptr;
+}
 
 std::string pcre2_message(int code) {
   PCRE2_UCHAR buf[256];
@@ -63,6 +77,16 @@ std::string onig_to_pcre2(std::string_view p) {
         out += std::string("[^") + kSpaceSet + "]";
       } else if (e == 'S') {
         fail("regex '", std::string(p), "': \\S inside a character class is not supported");
+      } else if ((e == 'p' || e == 'P') && i + 3 < p.size() && p[i + 1] == '{' && p[i + 3] == '}' &&
+                 class_fix(p[i + 2])) {
+        // \p{X} for a one-letter class: add the code points newer Unicode assigned to X.
+        const UnicodeClassFix* fix = class_fix(p[i + 2]);
+        std::string body = std::string("\\p{") + fix->name + "}" + fix->add;
+        if (e == 'P' && in_class)
+          fail("regex '", std::string(p), "': \\P{...} inside a character class is not supported");
+        if (in_class) out += body;
+        else out += (e == 'P' ? "[^" : "[") + body + "]";
+        i += 3;
       } else {
         out += '\\';
         out += e;

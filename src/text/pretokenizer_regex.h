@@ -1,7 +1,9 @@
 // Regex engine of the pre-tokenizer: PCRE2 (UTF + UCP, JIT) running patterns written for
 // Oniguruma, the engine HF tokenizers uses for Split/ByteLevel regexes. onig_to_pcre2()
 // rewrites the constructs whose meaning differs: \s and \S (Oniguruma: U+0009..U+000D, U+0085,
-// Zs, Zl, Zp; PCRE2's \s would add U+180E) and ^/$ (Ruby syntax: always multi-line).
+// Zs, Zl, Zp; written as that explicit set), \p{L} \p{N} \p{M} \p{P} \p{S} (PCRE2 10.42 has
+// Unicode 14 tables, HF's Oniguruma a newer Unicode: the code points assigned since are added
+// from the generated unicode_classes.cpp) and ^/$ (Ruby syntax: always multi-line).
 #pragma once
 #include <cstddef>
 #include <string>

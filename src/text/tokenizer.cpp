@@ -331,22 +331,13 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tok_text, std::
           cc.bad("chat_template", "expected a string or a list of {name, template}");
         }
       }
-      t->clean_up_spaces_ = cc.boolean(cfg, "clean_up_tokenization_spaces", "(root)", false);
-      // Llama tokenizers (DeepSeek V3/R1 declare LlamaTokenizerFast) rebuild the
-      // post-processor from add_bos_token / add_eos_token, as transformers does.
-      std::string cls = cc.string(cfg, "tokenizer_class", "(root)");
-      if (cls.rfind("Llama", 0) == 0 && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"))) {
-        bool add_bos = cc.boolean(cfg, "add_bos_token", "(root)", true);
-        bool add_eos = cc.boolean(cfg, "add_eos_token", "(root)", false);
-        t->finish();
-        int32_t b = t->token_id(t->bos_token_), e = t->token_id(t->eos_token_);
-        if (add_bos && b < 0) cc.bad("bos_token", "add_bos_token is true but bos_token is unknown");
-        if (add_eos && e < 0) cc.bad("eos_token", "add_eos_token is true but eos_token is unknown");
-        t->prefix_.clear();
-        t->suffix_.clear();
-        if (add_bos) t->prefix_.push_back(b);
-        if (add_eos) t->suffix_.push_back(e);
-      }
+      // transformers (5.x) ignores clean_up_tokenization_spaces for BPE tokenizers unless this
+      // explicit opt-in is also set; it builds the post-processor from tokenizer.json alone
+      // (add_bos_token / add_eos_token do not change it for these byte-level files).
+      t->clean_up_spaces_ =
+          cc.boolean(cfg, "clean_up_tokenization_spaces", "(root)", false) &&
+          cc.boolean(cfg, "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output",
+                     "(root)", false);
       t->finish();
       t->bos_id_ = t->bos_token_.empty() ? -1 : t->token_id(t->bos_token_);
       t->eos_id_ = t->eos_token_.empty() ? -1 : t->token_id(t->eos_token_);

@@ -7,7 +7,8 @@
 //   -> pre-tokenizer (Split / ByteLevel steps) -> byte-level alphabet -> BPE per piece
 //   -> post-processor (TemplateProcessing: BOS/EOS) when add_special_tokens.
 // decode(): ids -> token strings (added tokens by content, unknown ids skipped, specials skipped
-// on request) -> ByteLevel decoder -> lossy UTF-8 -> clean_up_tokenization_spaces if configured.
+// on request) -> ByteLevel decoder -> lossy UTF-8 (-> clean_up_tokenization_spaces only with
+// transformers' explicit BPE opt-in key, as transformers 5.x does).
 // A Tokenizer is immutable after loading; encode/decode are thread-safe.
 #pragma once
 #include <cstdint>
@@ -59,6 +60,8 @@ class Tokenizer {
   const std::string& chat_template() const { return chat_template_; }
   const std::vector<AddedToken>& added_tokens() const { return added_; }
   bool add_bos() const { return !prefix_.empty(); }
+  const PreTokenizer& pre_tokenizer() const { return pre_; }
+  bool nfc() const { return nfc_; }
 
  private:
   Tokenizer() = default;
