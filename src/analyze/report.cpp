@@ -62,8 +62,10 @@ std::string render_table(const Report& r) {
     }
     for (const auto& row : s.rows) {
       std::string line = "  " + row.label + std::string(wl - row.label.size() + 2, ' ');
-      line += std::string(wv - row.value.size(), ' ') + row.value;
+      const std::string pad(wv - row.value.size(), ' ');
+      line += s.left_align ? row.value + pad : pad + row.value;
       if (!row.note.empty()) line += "   " + row.note;
+      line.erase(line.find_last_not_of(' ') + 1);
       out += line + "\n";
     }
     out += "\n";

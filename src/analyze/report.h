@@ -19,6 +19,7 @@ struct Section {
   std::string key;    // JSON key: "kv_cache"
   std::string title;  // table heading
   std::vector<Row> rows;
+  bool left_align = false;  // values are text, not numbers
   nlohmann::json json = nlohmann::json::object();
   // Non-empty when the section could not be computed: the message, and the missing config keys.
   std::string skipped;

@@ -231,7 +231,8 @@ int cmd_analyze(const std::vector<std::string>& argv) {
   int rc = 0;
   for (const auto& s : rep.sections) {
     if (s.skipped.empty()) continue;
-    std::fprintf(stderr, "error: %s: %s\n", spec.name.c_str(), s.skipped.c_str());
+    std::fprintf(stderr, "error: %s: %s skipped: %s\n", spec.name.c_str(), s.key.c_str(),
+                 s.skipped.c_str());
     rc = 3;
   }
   return rc;
