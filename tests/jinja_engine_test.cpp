@@ -50,7 +50,7 @@ TEST(JinjaEngine, ErrorMessagesCarryLine) {
     EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
   }
   try {
-    Template("a\n{% if x %}\n{{ x.y.z }}{% endif %}").render(Value::from_json({{"x", {{"q", 1}}}}));
+    Template("a\n{% if x %}\n{{ x.y.z }}{% endif %}").render(Value::from_json(nlohmann::ordered_json{{"x", {{"q", 1}}}}));
     FAIL();
   } catch (const dsv3::Error& e) {
     EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
