@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "kernels/isa.h"
 #include "kernels/kernel_table.h"
+#include "kernels/matmul_fp8.h"
 
 namespace dsv3::kernels {
 
@@ -129,6 +130,7 @@ void set_isa(Isa isa) {
 }
 
 void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool) {
+  if (W.dtype == DType::F8_E4M3) return matmul_fp8(x, M, W, y, pool);  // FP8 issue
   check_weight(W, "matmul");
   DSV3_CHECK(M >= 0, "matmul: negative row count ", M);
   const int64_t N = W.rows(), K = W.cols();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "io/npy.h"
 #include "kernels/ops.h"
 
@@ -17,6 +18,10 @@ TensorView row_slice(const TensorView& W, int64_t r0, int64_t n) {
   TensorView v = W;
   v.shape[0] = n;
   v.data = static_cast<const uint8_t*>(W.data) + size_t(r0) * size_t(W.cols()) * dtype_size(W.dtype);
+  if (W.block_scale) {  // FP8 (issue 5): slice whole 128-row scale blocks
+    DSV3_CHECK(r0 % 128 == 0, "FP8 kv_b_proj: absorbed MLA needs d_nope % 128 == 0, row ", r0);
+    v.block_scale = W.block_scale + (r0 / 128) * ((W.cols() + 127) / 128);
+  }
   return v;
 }
 

@@ -1,0 +1,21 @@
+// Internal: per-ISA entry points of the FP8 matmul (matmul_fp8_<isa>.cpp), dispatched by
+// matmul_fp8.cpp. Single-threaded; the caller splits rows over the pool.
+#pragma once
+#include <cstdint>
+
+namespace dsv3::kernels::detail {
+
+struct Fp8Table {
+  // y[m, n] for m < M, n0 <= n < n1 of x[M, K] times the e4m3 weight w [N, K] with block scales
+  // bs [ceil(N/128), ceil(K/128)]. If xs is not null (emulate mode) x holds the decoded e4m3
+  // activations and xs [M, ceil(K/128)] their tile scales: each block dot is multiplied by
+  // xs[m, kb] before the weight scale. The order of operations of one y[m, n] depends on K only.
+  void (*rows)(const float* x, const float* xs, int64_t M, const uint8_t* w, const float* bs,
+               int64_t N, int64_t K, float* y, int64_t n0, int64_t n1);
+};
+
+const Fp8Table& fp8_table_portable();
+const Fp8Table& fp8_table_avx2();
+const Fp8Table& fp8_table_avx512();
+
+}  // namespace dsv3::kernels::detail

@@ -1,0 +1,53 @@
+// AVX-512 (F, BW, VL) instantiation of the FP8 matmul: 16 e4m3 codes -> 16 int16 (sign-
+// extended) -> half bits ((b << 7) & 0xbf80) -> vcvtph2ps; tails by masked loads (no reads past
+// the end of a row). FMAs are explicit; contraction is off so the code is what is written.
+#pragma GCC optimize("fp-contract=off")
+
+#include <immintrin.h>
+
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/fp8_kernels_impl.h"
+
+namespace dsv3::kernels::detail {
+namespace {
+
+struct V512 {
+  using R = __m512;
+  static constexpr int L = 16;
+  static constexpr int MR = 4, NR = 2;  // 8 block + 8 total accumulators, 2 weights, x
+  static constexpr int NR1 = 4;         // M = 1: 4 + 4 accumulators, 4 weight streams
+
+  static __mmask16 mask(int n) { return __mmask16((1u << n) - 1u); }
+  static R zero() { return _mm512_setzero_ps(); }
+  static R set1(float a) { return _mm512_set1_ps(a); }
+  static R load(const float* p) { return _mm512_loadu_ps(p); }
+  static R load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static R half_bits(__m128i b) {
+    const __m256i h = _mm256_slli_epi16(_mm256_cvtepi8_epi16(b), 7);
+    return _mm512_cvtph_ps(_mm256_and_si256(h, _mm256_set1_epi16(short(0xbf80))));
+  }
+  static R decode(const uint8_t* p) {
+    return half_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static R decode_n(const uint8_t* p, int n) { return half_bits(_mm_maskz_loadu_epi8(mask(n), p)); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static float hsum(R v) {
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    b = _mm_add_ss(b, _mm_shuffle_ps(b, b, 1));
+    return _mm_cvtss_f32(b);
+  }
+};
+
+}  // namespace
+
+const Fp8Table& fp8_table_avx512() {
+  static const Fp8Table t{&fp8_rows<V512>};
+  return t;
+}
+
+}  // namespace dsv3::kernels::detail
