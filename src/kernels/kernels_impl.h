@@ -278,9 +278,9 @@ void gate_up_t(const float* x, const typename WL::T* Wg, const typename WL::T* W
   float g[NR], u[NR];
   for (int64_t n = n0; n < n1; n += NR) {
     const int nr = int(imin(NR, n1 - n));
-    if (nr == NR) {
-      tile<V, 1, NR, WL>(x, K, Wg + n * K, g, 0);
-      tile<V, 1, NR, WL>(x, K, Wu + n * K, u, 0);
+    if (nr == NR) {  // each pass prefetches the rows the next one reads
+      tile<V, 1, NR, WL>(x, K, Wg + n * K, g, 0, Wu + n * K);
+      tile<V, 1, NR, WL>(x, K, Wu + n * K, u, 0, n + 2 * NR <= n1 ? Wg + (n + NR) * K : nullptr);
     } else {
       for (int j = 0; j < nr; ++j) {
         tile<V, 1, 1, WL>(x, K, Wg + (n + j) * K, g + j, 0);
