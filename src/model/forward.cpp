@@ -15,6 +15,12 @@ namespace dsv3 {
 void decoder_layer_forward(const Model& m, const LayerWeights& w, int64_t layer, float* x,
                            int64_t S, int64_t start, KvCache& cache, ThreadPool* pool,
                            const ForwardOptions& opt, ForwardTrace* trace) {
+  decoder_layer_forward_batch(m, w, layer, x, S, {SeqRows{&cache, 0, S, start}}, pool, opt, trace);
+}
+
+void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t layer, float* x,
+                                 int64_t S, const std::vector<SeqRows>& seqs, ThreadPool* pool,
+                                 const ForwardOptions& opt, ForwardTrace* trace) {
   const ModelConfig& c = m.config;
   const int64_t D = c.hidden_size;
   const float eps = float(c.rms_norm_eps);
@@ -23,8 +29,11 @@ void decoder_layer_forward(const Model& m, const LayerWeights& w, int64_t layer,
   std::vector<float> h(size_t(S * D)), y(size_t(S * D));
   kernels::rmsnorm(x, S, D, w.input_layernorm, eps, h.data());
   if (!prefix.empty()) write_npy(prefix + "attn_input.npy", h.data(), {S, D});
-  const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && S == 1);
-  mla_forward(c, w.attn, *m.rope, layer, h.data(), S, start, cache, absorbed, y.data(), pool, prefix);
+  // Auto: absorbed when every sequence decodes one token, naive for prompt chunks.
+  bool all_single = true;
+  for (const SeqRows& sq : seqs) all_single = all_single && sq.n == 1;
+  const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && all_single);
+  mla_forward_batch(c, w.attn, *m.rope, layer, h.data(), S, seqs, absorbed, y.data(), pool, prefix);
   if (!prefix.empty()) write_npy(prefix + "attn_output.npy", y.data(), {S, D});
   for (int64_t i = 0; i < S * D; ++i) x[i] += y[size_t(i)];
   kernels::rmsnorm(x, S, D, w.post_attention_layernorm, eps, h.data());
@@ -44,32 +53,62 @@ void decoder_layer_forward(const Model& m, const LayerWeights& w, int64_t layer,
   if (!prefix.empty()) write_npy(prefix + "hidden.npy", x, {S, D});
 }
 
+void forward_batch(const Model& m, const std::vector<SeqChunk>& chunks, ThreadPool* pool,
+                   const ForwardOptions& opt, ForwardTrace* trace) {
+  const ModelConfig& c = m.config;
+  const int64_t D = c.hidden_size, V = c.vocab_size;
+  DSV3_CHECK(!chunks.empty(), "forward: no sequences");
+  std::vector<SeqRows> seqs;
+  int64_t R = 0;
+  for (const SeqChunk& ch : chunks) {
+    DSV3_CHECK(ch.n > 0, "forward: empty token chunk");
+    DSV3_CHECK(ch.start == ch.cache->length(), "forward: chunk starts at ", ch.start,
+               " but the cache holds ", ch.cache->length(), " tokens");
+    DSV3_CHECK(ch.start + ch.n <= ch.cache->ctx(), "context full: ", ch.start + ch.n,
+               " tokens exceed --ctx ", ch.cache->ctx());
+    for (int64_t s = 0; s < ch.n; ++s)
+      DSV3_CHECK(ch.tokens[s] >= 0 && ch.tokens[s] < V, "token id ", ch.tokens[s],
+                 " outside the vocabulary [0, ", V, ")");
+    seqs.push_back({ch.cache, R, ch.n, ch.start});
+    R += ch.n;
+  }
+  std::vector<float> x(static_cast<size_t>(R * D));
+  for (size_t i = 0; i < chunks.size(); ++i)
+    for (int64_t s = 0; s < chunks[i].n; ++s)
+      kernels::weight_row(m.embed_tokens, chunks[i].tokens[s], x.data() + (seqs[i].row0 + s) * D);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l)
+    decoder_layer_forward_batch(m, m.layers[size_t(l)], l, x.data(), R, seqs, pool, opt, trace);
+  for (const SeqChunk& ch : chunks) ch.cache->set_length(ch.start + ch.n);
+
+  std::vector<float> hn(static_cast<size_t>(R * D));
+  kernels::rmsnorm(x.data(), R, D, m.norm, float(c.rms_norm_eps), hn.data());
+  if (!opt.dump_dir.empty()) write_npy(opt.dump_dir + "/final_norm.npy", hn.data(), {R, D});
+  // lm_head over the rows whose logits are wanted, in one matrix-matrix product.
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const SeqChunk& ch = chunks[i];
+    if (ch.final_hidden) std::copy(hn.begin() + seqs[i].row0 * D, hn.begin() + (seqs[i].row0 + ch.n) * D, ch.final_hidden);
+    if (ch.all_logits)
+      for (int64_t s = 0; s < ch.n; ++s) rows.push_back(seqs[i].row0 + s);
+    else
+      rows.push_back(seqs[i].row0 + ch.n - 1);
+  }
+  std::vector<float> hsel(rows.size() * size_t(D)), lg(rows.size() * size_t(V));
+  for (size_t j = 0; j < rows.size(); ++j) std::copy(hn.begin() + rows[j] * D, hn.begin() + (rows[j] + 1) * D, hsel.begin() + int64_t(j) * D);
+  kernels::matmul(hsel.data(), int64_t(rows.size()), m.lm_head, lg.data(), pool);
+  size_t j = 0;
+  for (const SeqChunk& ch : chunks) {
+    const int64_t n_out = ch.all_logits ? ch.n : 1;
+    std::copy(lg.begin() + int64_t(j) * V, lg.begin() + int64_t(j + size_t(n_out)) * V, ch.logits);
+    j += size_t(n_out);
+  }
+}
+
 void forward(const Model& m, KvCache& cache, const int32_t* tokens, int64_t S, int64_t start,
              float* logits, ThreadPool* pool, const ForwardOptions& opt, ForwardTrace* trace,
              float* final_hidden) {
-  const ModelConfig& c = m.config;
-  const int64_t D = c.hidden_size, V = c.vocab_size;
-  DSV3_CHECK(S > 0, "forward: empty token chunk");
-  DSV3_CHECK(start == cache.length(), "forward: chunk starts at ", start, " but the cache holds ",
-             cache.length(), " tokens");
-  DSV3_CHECK(start + S <= cache.ctx(), "context full: ", start + S, " tokens exceed --ctx ", cache.ctx());
-  for (int64_t s = 0; s < S; ++s)
-    DSV3_CHECK(tokens[s] >= 0 && tokens[s] < V, "token id ", tokens[s], " outside the vocabulary [0, ", V, ")");
-
-  std::vector<float> x(size_t(S * D));
-  for (int64_t s = 0; s < S; ++s) kernels::weight_row(m.embed_tokens, tokens[s], x.data() + s * D);
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l)
-    decoder_layer_forward(m, m.layers[size_t(l)], l, x.data(), S, start, cache, pool, opt, trace);
-  cache.set_length(start + S);
-
-  std::vector<float> hn(size_t(S * D));
-  kernels::rmsnorm(x.data(), S, D, m.norm, float(c.rms_norm_eps), hn.data());
-  if (final_hidden) std::copy(hn.begin(), hn.end(), final_hidden);
-  if (!opt.dump_dir.empty()) write_npy(opt.dump_dir + "/final_norm.npy", hn.data(), {S, D});
-  if (opt.all_logits)
-    kernels::matmul(hn.data(), S, m.lm_head, logits, pool);
-  else
-    kernels::matmul(hn.data() + (S - 1) * D, 1, m.lm_head, logits, pool);
+  SeqChunk ch{&cache, tokens, S, start, logits, opt.all_logits, final_hidden};
+  forward_batch(m, {ch}, pool, opt, trace);
 }
 
 }  // namespace dsv3

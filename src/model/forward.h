@@ -39,10 +39,34 @@ void forward(const Model& m, KvCache& cache, const int32_t* tokens, int64_t S, i
              float* logits, ThreadPool* pool, const ForwardOptions& opt = {},
              ForwardTrace* trace = nullptr, float* final_hidden = nullptr);
 
+// One sequence's chunk in a batched forward: tokens[0..n) at positions [start, start + n) of
+// its own cache. logits: [n, V] if all_logits else [V]; final_hidden optional [n, D].
+struct SeqChunk {
+  KvCache* cache;
+  const int32_t* tokens;
+  int64_t n, start;
+  float* logits;
+  bool all_logits = false;
+  float* final_hidden = nullptr;
+};
+
+// Runs several sequences' chunks through the model in one pass: every projection, expert
+// and the lm_head see all rows of all sequences at once (matrix-matrix); attention runs per
+// sequence against its own latent cache. Results equal separate forward() calls up to fp32
+// summation order. opt.all_logits is ignored (per-chunk flag instead).
+void forward_batch(const Model& m, const std::vector<SeqChunk>& chunks, ThreadPool* pool,
+                   const ForwardOptions& opt = {}, ForwardTrace* trace = nullptr);
+
 // One decoder layer over S rows of the residual stream x [S, D] (updated in place); `layer`
 // indexes the cache. Used by forward() and by the MTP module.
 void decoder_layer_forward(const Model& m, const LayerWeights& w, int64_t layer, float* x,
                            int64_t S, int64_t start, KvCache& cache, ThreadPool* pool,
                            const ForwardOptions& opt, ForwardTrace* trace);
+
+// Batched form: x holds R rows of several sequences (see SeqRows in model/mla.h).
+struct SeqRows;
+void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t layer, float* x,
+                                 int64_t R, const std::vector<SeqRows>& seqs, ThreadPool* pool,
+                                 const ForwardOptions& opt, ForwardTrace* trace);
 
 }  // namespace dsv3

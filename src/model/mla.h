@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "model/config.h"
@@ -13,10 +14,21 @@
 
 namespace dsv3 {
 
-struct MlaDump;  // optional intermediate capture
+// One sequence's share of a batch of rows: rows [row0, row0 + n) of the batch are its tokens
+// at positions [start, start + n) of `cache` (which holds `start` tokens before the call).
+struct SeqRows {
+  KvCache* cache;
+  int64_t row0, n, start;
+};
 
-// x: [S, D] normalised attention input. out: [S, D]. Writes the S new latent rows
-// (c_kv after kv_a_layernorm, k_pe after RoPE) at positions [start, start+S) of `layer`.
+// x: [R, D] normalised attention input of all sequences' rows. out: [R, D]. Projections run
+// once over all R rows (matrix-matrix); RoPE, the latent cache write (c_kv after
+// kv_a_layernorm, k_pe after RoPE) and attention run per sequence against its own cache.
+void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
+                       int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
+                       bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix);
+
+// Single-sequence form: S rows at positions [start, start + S).
 void mla_forward(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
                  int64_t layer, const float* x, int64_t S, int64_t start, KvCache& cache,
                  bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix);
