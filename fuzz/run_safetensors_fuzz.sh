@@ -7,7 +7,7 @@
 #   checkpoint_index  fuzz/checkpoint_index_fuzz.cpp: Checkpoint::open on fuzzed index/config JSON;
 #                     seeds: the index and config files in tests/data/loader.
 #   Build output, the growing corpus and crash-* files go to ${FUZZ_OUT:-build-fuzz}/<target>/.
-#   Scratch files go to ${DSV3_FUZZ_TMP:-/dev/shm}. Exit status non-zero if a crash was found.
+#   Scratch files go to a temporary folder under ${DSV3_FUZZ_TMP:-/dev/shm}, removed at exit. Exit status non-zero if a crash was found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
@@ -40,7 +40,9 @@ else  # first byte 0: the text is an index; 1: a config.json
     { printf '\x01'; cat "$f"; } > "$OUT/corpus/seed_config_$i"; i=$((i + 1))
   done
 fi
-export DSV3_FUZZ_TMP=${DSV3_FUZZ_TMP:-/dev/shm}
+DSV3_FUZZ_TMP=$(mktemp -d "${DSV3_FUZZ_TMP:-/dev/shm}/dsv3_fuzz.XXXXXX")
+export DSV3_FUZZ_TMP
+trap 'rm -rf "$DSV3_FUZZ_TMP"' EXIT
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
   "$BIN" "$OUT/corpus" -dict=fuzz/safetensors.dict -max_len=8192 \
   -max_total_time="$SECONDS_TO_RUN" -artifact_prefix="$OUT/" -print_final_stats=1 "$@"
