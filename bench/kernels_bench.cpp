@@ -1,10 +1,14 @@
-// Kernel benchmarks against the roofline: a memory-read-bandwidth probe, decode matvec
-// (M = 1) at DeepSeek-V2-Lite shapes reporting bytes/s of weights streamed, and prefill
-// matmul (M = 64..512) reporting FLOP/s. Weight sets larger than the L3 cache are cycled so
+// Kernel benchmarks against the roofline: a memory-read-bandwidth probe, a peak-FMA probe,
+// decode matvec (M = 1) at DeepSeek-V2-Lite shapes reporting bytes/s of weights streamed,
+// and prefill matmul (M = 64..512) reporting FLOP/s. Weight sets larger than the L3 cache are cycled so
 // matvec numbers are DRAM numbers, not cache numbers. Each benchmark runs on the ISA chosen
 // by the dispatcher (DSV3_ISA=avx2|portable to force another) with 1 or 2 pool threads.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
+
+// GCC 12 warns about the deliberately undefined registers inside some AVX-512 intrinsics.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <cstring>
 #include <memory>
@@ -101,6 +105,40 @@ void BM_ReadBandwidth(benchmark::State& state) {
   state.SetBytesProcessed(int64_t(state.iterations()) * n * 4);
 }
 BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Peak fp32 FMA throughput probe: 12 independent accumulator chains, no memory traffic.
+__attribute__((target("avx512f,fma"))) float fma_burn(int64_t iters) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(float(i));
+  const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
+  for (int64_t t = 0; t < iters; ++t) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  }
+  __m512 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+void BM_PeakFlops(benchmark::State& state) {
+  const int threads = int(state.range(0));
+  if (!__builtin_cpu_supports("avx512f")) {
+    state.SkipWithError("needs AVX-512");
+    return;
+  }
+  ThreadPool& pool = pool_for(threads);
+  const int64_t iters = 1 << 22;
+  std::vector<float> out(static_cast<size_t>(threads));
+  for (auto _ : state) {
+    pool.parallel_for(threads, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) out[size_t(t)] = fma_burn(iters);
+    });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(double(threads) * iters * 12 * 16 * 2,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PeakFlops)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Decode matvec y = W x, args: dtype (0 f32, 1 bf16), N, K, threads. Bytes = weight bytes.
 void BM_Matvec(benchmark::State& state) {

@@ -174,19 +174,23 @@ TEST(Kernels, MatmulExactOnIntegers) {
   });
 }
 
-// Thread count never changes a bit; neither does the decode (M <= 3) vs prefill (M >= 4)
-// path: row m of a prefill matmul equals the M = 1 matvec of that row.
-TEST(Kernels, MatmulBitIdenticalAcrossThreadsAndM) {
+// Thread count never changes a bit. Nor does batching: a row of y depends only on its row of
+// x and on the summation scheme, which is "lane partials + tree" for M < 16 (and for every M
+// on AVX2/portable) and "sequential FMA over k" for the AVX-512 packed prefill (M >= 16).
+bool packed_scheme(int64_t M) { return current_isa() == Isa::Avx512 && M >= 16; }
+
+TEST(Kernels, MatmulBitIdenticalAcrossThreadsAndBatches) {
   std::mt19937 rng(3);
   ThreadPool p1(1, false), p2(2, false), p3(3, false);
   for_each_isa([&](Isa) {
     for (const Shape& s : {Shape{1, 100, 2049}, Shape{5, 37, 300}, Shape{64, 203, 130},
-                           Shape{3, 1000, 64}, Shape{2, 3, 8}})
+                           Shape{3, 1000, 64}, Shape{2, 3, 8}, Shape{70, 50, 33},
+                           Shape{17, 13, 7}})
       for (DType dt : kDTypes) {
         SCOPED_TRACE(str("M=", s.M, " N=", s.N, " K=", s.K, " ", dtype_name(dt)));
         const auto x = uniform(s.M * s.K, rng);
         const Weight w = make_weight(dt, s.N, s.K, uniform(s.N * s.K, rng));
-        std::vector<float> y0(static_cast<size_t>(s.M * s.N)), y1(y0.size()), y2(y0.size()), y3(y0.size());
+        std::vector<float> y0(size_t(s.M * s.N)), y1(y0.size()), y2(y0.size()), y3(y0.size());
         matmul(x.data(), s.M, w.view(), y0.data(), nullptr);
         matmul(x.data(), s.M, w.view(), y1.data(), &p1);
         matmul(x.data(), s.M, w.view(), y2.data(), &p2);
@@ -194,17 +198,21 @@ TEST(Kernels, MatmulBitIdenticalAcrossThreadsAndM) {
         EXPECT_EQ(0, std::memcmp(y0.data(), y1.data(), y0.size() * 4));
         EXPECT_EQ(0, std::memcmp(y0.data(), y2.data(), y0.size() * 4));
         EXPECT_EQ(0, std::memcmp(y0.data(), y3.data(), y0.size() * 4));
-        std::vector<float> row(static_cast<size_t>(s.N));
-        for (int64_t m = 0; m < s.M; ++m) {
-          matmul(x.data() + m * s.K, 1, w.view(), row.data(), &p2);
-          ASSERT_EQ(0, std::memcmp(row.data(), y0.data() + m * s.N, row.size() * 4)) << "m=" << m;
+        // Sub-batches [m0, m0 + Ms) under the same scheme give the same rows.
+        for (int64_t Ms : {1, 2, 4, 5, 16, 23, 40}) {
+          if (Ms > s.M || packed_scheme(Ms) != packed_scheme(s.M)) continue;
+          const int64_t m0 = (s.M - Ms) / 2;
+          std::vector<float> ys(size_t(Ms * s.N));
+          matmul(x.data() + m0 * s.K, Ms, w.view(), ys.data(), &p2);
+          ASSERT_EQ(0, std::memcmp(ys.data(), y0.data() + m0 * s.N, ys.size() * 4)) << "Ms=" << Ms;
         }
       }
   });
 }
 
-// Widening of F16 (every finite code, subnormals included) and BF16 weights is exact in both
-// the in-register (M = 1) and the widened-tile (M = K >= 4) paths: y = I * W^T gives W back.
+// Widening of F16 (every finite code, subnormals included) and BF16 weights is exact in every
+// path: y = I * W^T gives W back, both with M = 1 (matvec) and M = K = 19 (prefill: packed
+// on AVX-512, widened tiles elsewhere), and M = 7 (widened tiles everywhere).
 TEST(Kernels, HalfWeightWideningExact) {
   for (DType dt : {DType::F16, DType::BF16}) {
     std::vector<uint16_t> codes;
@@ -218,8 +226,10 @@ TEST(Kernels, HalfWeightWideningExact) {
     std::vector<float> eye(size_t(K * K), 0.f);
     for (int64_t k = 0; k < K; ++k) eye[size_t(k * K + k)] = 1.f;
     for_each_isa([&](Isa) {
-      std::vector<float> y(static_cast<size_t>(K * N)), y1(static_cast<size_t>(N));
+      std::vector<float> y(static_cast<size_t>(K * N)), y7(static_cast<size_t>(7 * N)),
+          y1(static_cast<size_t>(N));
       matmul(eye.data(), K, W, y.data(), nullptr);
+      matmul(eye.data(), 7, W, y7.data(), nullptr);
       for (int64_t k = 0; k < K; ++k) {
         matmul(eye.data() + k * K, 1, W, y1.data(), nullptr);
         for (int64_t n = 0; n < N; ++n) {
@@ -227,6 +237,7 @@ TEST(Kernels, HalfWeightWideningExact) {
           const float want = dt == DType::F16 ? f16_to_f32(c) : bf16_to_f32(c);
           ASSERT_EQ(y[size_t(k * N + n)], want) << dtype_name(dt) << " code " << c;
           ASSERT_EQ(y1[size_t(n)], want) << dtype_name(dt) << " code " << c;
+          if (k < 7) ASSERT_EQ(y7[size_t(k * N + n)], want) << dtype_name(dt) << " code " << c;
         }
       }
     });

@@ -26,7 +26,21 @@ struct KernelTable {
   void (*softmax)(float* x, int64_t n);
   void (*add_inplace)(float* y, const float* x, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);
+
+  // Optional packed prefill path (null where absent), used for M >= packed_min_m instead of
+  // matmul_rows: pack_xt writes blocks [b0, b1) of packed_block_rows rows of x, transposed
+  // ([K][rows], zero-padded past M), into xT; matmul_packed_rows then computes rows
+  // [n0, n1) of y from xT. Per element: sequential fma over k, independent of the split.
+  int64_t packed_min_m = 0;
+  int64_t packed_block_rows = 0;
+  void (*pack_xt)(const float* x, int64_t M, int64_t K, int64_t b0, int64_t b1,
+                  float* xT) = nullptr;
+  void (*matmul_packed_rows)(const float* xT, int64_t M, const void* W, DType wt, int64_t N,
+                             int64_t K, float* y, int64_t n0, int64_t n1) = nullptr;
 };
+
+// Fills the packed-prefill entries of the AVX-512 table (matmul_packed_avx512.cpp).
+void add_packed_avx512(KernelTable* t);
 
 // Prefill scratch: lane partials of one row block (<= 48 rows x 8 weight rows x 16 lanes),
 // then kScratchRows weight rows widened to fp32.

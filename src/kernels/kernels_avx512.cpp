@@ -92,7 +92,11 @@ struct V512 {
 }  // namespace
 
 const KernelTable& table_avx512() {
-  static const KernelTable t = make_table<V512>();
+  static const KernelTable t = [] {
+    KernelTable k = make_table<V512>();
+    add_packed_avx512(&k);
+    return k;
+  }();
   return t;
 }
 

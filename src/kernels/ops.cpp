@@ -138,6 +138,17 @@ void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool
   const KernelTable& t = table();
   const DType wt = W.dtype;
   const void* w = W.data;
+  if (t.matmul_packed_rows && M >= t.packed_min_m) {
+    const int64_t B = t.packed_block_rows, nblocks = (M + B - 1) / B;
+    thread_local std::vector<float> xT_buf;  // grows to the largest prefill chunk, then reused
+    if (int64_t(xT_buf.size()) < nblocks * B * K) xT_buf.resize(size_t(nblocks * B * K));
+    float* xT = xT_buf.data();
+    parallel_for(pool, nblocks, [&](int64_t b0, int64_t b1) { t.pack_xt(x, M, K, b0, b1, xT); });
+    parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
+      t.matmul_packed_rows(xT, M, w, wt, N, K, y, n0, n1);
+    }, kRowGrain);
+    return;
+  }
   parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
     float* s = M > 3 ? scratch(detail::kPartFloats + detail::kScratchRows * K) : nullptr;
     t.matmul_rows(x, M, w, wt, N, K, y, n0, n1, s);
