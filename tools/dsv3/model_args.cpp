@@ -67,6 +67,35 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
   return lm;
 }
 
+std::vector<std::string> generate_flag_spec() {
+  return {"--temp=", "--top-k=", "--top-p=", "--seed=", "--mtp=", "--no-mtp", "--ignore-eos"};
+}
+
+const char* generate_flag_help() {
+  return "  --temp T            temperature, 0 = greedy (default 0)\n"
+         "  --top-k K           keep the K most likely tokens (0 = off)\n"
+         "  --top-p P           nucleus sampling threshold (1 = off)\n"
+         "  --seed S            random seed (default 0)\n"
+         "  --mtp N             draft N tokens per step with the MTP module (default 1 when present)\n"
+         "  --no-mtp            plain decoding\n"
+         "  --ignore-eos        keep generating after the end-of-sequence token\n";
+}
+
+GenerateOptions parse_generate_options(const Args& a, const Model& m) {
+  GenerateOptions go;
+  go.sampling.temperature = float(a.get_double("--temp", 0.0));
+  go.sampling.top_k = a.get_int("--top-k", 0);
+  go.sampling.top_p = float(a.get_double("--top-p", 1.0));
+  const int64_t seed = a.get_int("--seed", 0);
+  DSV3_CHECK(seed >= 0, "--seed must be >= 0");
+  go.sampling.seed = uint64_t(seed);
+  go.ignore_eos = a.has("--ignore-eos");
+  Sampler check(go.sampling);  // validates
+  DSV3_CHECK(!(a.has("--mtp") && a.has("--no-mtp")), "--mtp and --no-mtp contradict each other");
+  go.mtp_depth = a.has("--no-mtp") ? 0 : a.get_int("--mtp", m.mtp.empty() ? 0 : 1);
+  return go;
+}
+
 std::vector<int32_t> parse_token_list(const std::string& s, const std::string& what) {
   std::vector<int32_t> out;
   size_t i = 0;

@@ -10,6 +10,7 @@
 #include "core/thread_pool.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "runtime/generator.h"
 #include "runtime/kv_cache.h"
 
 namespace dsv3::cli {
@@ -30,6 +31,13 @@ struct LoadedModel {
 // Loads the model named by -m (or the built-in model), with the cache sized by --ctx.
 // `quiet` suppresses the load report.
 LoadedModel load_model_from_args(const Args& a, bool quiet = false);
+
+// Sampling / MTP flags shared by run, chat and eval: --temp --top-k --top-p --seed --mtp --no-mtp
+// --ignore-eos.
+std::vector<std::string> generate_flag_spec();
+const char* generate_flag_help();
+// Validated options; MTP defaults to depth 1 when the checkpoint has the module.
+GenerateOptions parse_generate_options(const Args& a, const Model& m);
 
 // Parses "1,2,3" or "1 2 3" into token ids; errors name the bad entry.
 std::vector<int32_t> parse_token_list(const std::string& s, const std::string& what);
