@@ -110,8 +110,11 @@ void install_globals(Interpreter& in) {
     }
     return Value::list(std::move(l));
   });
-  in.globals["namespace"] = Value::function(
-      "namespace", [](Interpreter&, CallArgs& a) { return make_dict_from(a, true); });
+  in.globals["namespace"] = Value::function("namespace", [](Interpreter& in, CallArgs& a) {
+    Value ns = make_dict_from(a, true);
+    in.namespaces.push_back(ns);
+    return ns;
+  });
   in.globals["dict"] =
       Value::function("dict", [](Interpreter&, CallArgs& a) { return make_dict_from(a, false); });
   in.globals["raise_exception"] = Value::function("raise_exception", [](Interpreter&, CallArgs& a) -> Value {

@@ -24,6 +24,10 @@ void Frame::set(const std::string& name, Value v) {
 
 Interpreter::Interpreter() : frame(std::make_shared<Frame>()) { install_globals(*this); }
 
+Interpreter::~Interpreter() {
+  for (auto& ns : namespaces) ns.dict().items.clear();
+}
+
 void Interpreter::count_step() {
   if (++steps > 1'000'000) fail("template exceeded 1,000,000 loop iterations");
 }
@@ -537,11 +541,14 @@ void SetStmt::exec(Interpreter& in, std::string& out) const {
 }
 
 void MacroStmt::exec(Interpreter& in, std::string&) const {
-  std::shared_ptr<Frame> closure = in.frame;
+  in.macro_frames.push_back(in.frame);
+  std::weak_ptr<Frame> closure = in.frame;
   const MacroStmt* self = this;
   in.frame->set(name, Value::function(name, [closure, self](Interpreter& in, CallArgs& a) {
     if (in.call_depth > 100) fail("macro recursion too deep");
-    FrameGuard g(in, closure);
+    std::shared_ptr<Frame> parent = closure.lock();
+    if (!parent) fail("macro '", self->name, "' called after its template render ended");
+    FrameGuard g(in, parent);
     ++in.call_depth;
     struct DepthGuard {
       int& d;

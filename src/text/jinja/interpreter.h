@@ -35,6 +35,13 @@ class Interpreter {
   int call_depth = 0;    // macro recursion guard
   int64_t steps = 0;     // loop iterations so far (runaway guard)
   size_t max_output = size_t(256) << 20;
+  // Frames that define macros: kept alive for the whole render. Macros hold only a weak_ptr to
+  // their defining frame (a strong one would form a frame -> macro -> frame reference cycle).
+  std::vector<std::shared_ptr<Frame>> macro_frames;
+  // Namespaces created by namespace(): emptied when the render ends, since `set ns.a = ns`
+  // can make a namespace reference itself.
+  std::vector<Value> namespaces;
+  ~Interpreter();
 
   Value lookup(const std::string& name);
   void assign(const Target& t, const Value& v);
