@@ -63,6 +63,16 @@ def main():
         json.dump({"model_type": "deepseek_v3", "hidden_size": 40}, f, indent=2)
     print(sorted(os.listdir(shard_dir)))
 
+    # A tensor above max_shard_size gets a shard of its own, placed before the shard being filled.
+    big_dir = os.path.join(OUT, "sharded_big")
+    shutil.rmtree(big_dir, ignore_errors=True)
+    os.makedirs(big_dir)
+    big = {"a": torch.arange(25, dtype=torch.float32),          # 100 bytes
+           "b": torch.arange(1250, dtype=torch.float32) / 8,     # 5000 bytes
+           "c": -torch.arange(25, dtype=torch.float32)}          # 100 bytes
+    save_torch_state_dict(big, big_dir, max_shard_size=1000)
+    print(sorted(os.listdir(big_dir)))
+
     # A folder as transformers' save_pretrained writes it (config.json, shards, index with
     # total_parameters/total_size, sort_keys formatting): the reference for io/hf_index.h.
     from transformers import DeepseekV3Config, DeepseekV3ForCausalLM

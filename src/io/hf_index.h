@@ -1,11 +1,16 @@
-// Writer for model.safetensors.index.json, the shard index of a Hugging Face checkpoint folder
-// (read by io/checkpoint.h). Used by `dsv3 quantize` when it writes sharded output.
+// Writers for Hugging Face checkpoint folders (read back by io/checkpoint.h): the shard index
+// model.safetensors.index.json, and sharded weights split as huggingface_hub splits them.
+// Used by `dsv3 quantize`.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "io/safetensors.h"
 
 namespace dsv3 {
 
@@ -26,5 +31,29 @@ std::string index_path(const std::string& dir);
 // True if `name` is a plain file name usable as a shard: non-empty, not "." or "..", and free of
 // '/', '\\' and NUL.
 bool is_plain_file_name(const std::string& name);
+
+// How tensors are split into shard files.
+struct ShardPlan {
+  // (file name, indices into the tensor list) per shard, in file order.
+  std::vector<std::pair<std::string, std::vector<size_t>>> shards;
+  uint64_t total_size = 0;  // sum of nbytes
+};
+
+// Splits tensors, in the given order, exactly like huggingface_hub's
+// split_state_dict_into_shards (used by save_pretrained / save_torch_state_dict): a tensor larger
+// than max_shard_bytes gets a shard of its own (appended at once, before the shard being filled);
+// otherwise it joins the current shard unless that would exceed max_shard_bytes, which starts a
+// new one. One shard is named model.safetensors; N > 1 are model-0000i-of-0000N.safetensors.
+// No deduplication of shared storage (our tensors never alias). Throws dsv3::Error if
+// max_shard_bytes is 0 or the list is empty.
+ShardPlan plan_shards(const std::vector<TensorToWrite>& tensors, uint64_t max_shard_bytes);
+
+// Writes the tensors into DIR as plan_shards splits them (each shard with write_safetensors and
+// `metadata`), plus the index (write_index with extra_index_metadata) when there is more than
+// one shard. DIR must exist. Returns the plan.
+ShardPlan write_sharded(const std::string& dir, const std::vector<TensorToWrite>& tensors,
+                        uint64_t max_shard_bytes,
+                        const std::map<std::string, std::string>& metadata = {},
+                        const nlohmann::json& extra_index_metadata = nullptr);
 
 }  // namespace dsv3
