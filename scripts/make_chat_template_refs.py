@@ -40,15 +40,18 @@ TEMPLATES = {
     "DeepSeek-V3": (os.path.join(OUT, "deepseek-ai-DeepSeek-V3.jinja"), dict(bos_token=BOS, eos_token=EOS, pad_token=EOS)),
     "DeepSeek-V2-Chat": (os.path.join(OUT, "deepseek-ai-DeepSeek-V2-Chat.jinja"), dict(bos_token=BOS, eos_token=EOS)),
     "DeepSeek-V2.5": (os.path.join(OUT, "deepseek-ai-DeepSeek-V2.5.jinja"), dict(bos_token=BOS, eos_token=EOS)),
+    # Other templates (from llama.cpp models/templates, see SOURCES.md) that exercise more of the
+    # Jinja engine: macros, break, negative-step range, slices, get(), tojson of tools, CRLF.
+    "Kimi-K2": (os.path.join(OUT, "other", "moonshotai-Kimi-K2.jinja"), dict(bos_token="[BOS]", eos_token="[EOS]")),
+    "Kimi-K2-Thinking": (os.path.join(OUT, "other", "moonshotai-Kimi-K2-Thinking.jinja"), dict(bos_token="[BOS]", eos_token="<|im_end|>")),
+    "GLM-4.6": (os.path.join(OUT, "other", "GLM-4.6.jinja"), dict(eos_token="<|endoftext|>")),
 }
 
 
 def tc(name, args, typ="function", cid=None):
     """An OpenAI-style tool call; args is the JSON string (or an object, for tojson templates)."""
     d = {"type": typ, "function": {"name": name, "arguments": args}}
-    if cid:
-        d = {"id": cid, **d}
-    return d
+    return {"id": cid or f"call_{name}", **d}
 
 
 WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
@@ -116,6 +119,10 @@ def conversations():
     add("prefix_assistant_thinking", [U1, {"role": "assistant", "content": "Partial", "prefix": True}], False, None, {"thinking": True})
     add("assistant_first", [{"role": "assistant", "content": "I start."}, U1], True, None, {})
     add("only_system_nogen", [SYS], False, None, {})
+    add("content_parts_list", [{"role": "user", "content": [{"type": "text", "text": "Look: "}, {"type": "image_url", "image_url": {"url": "x"}}, {"type": "text", "text": "what?"}]}], True, None, {})
+    add("named_messages_tool_ids", [{"role": "system", "content": "S", "name": "boss"}, {"role": "user", "content": "u", "name": "ann"},
+                                    {"role": "assistant", "content": "", "tool_calls": [tc("get_weather", '{"city": "Lima"}', cid="functions.get_weather:0")]},
+                                    {"role": "tool", "content": "warm", "tool_call_id": "functions.get_weather:0"}], True, [WEATHER_TOOL], {})
     return c
 
 
@@ -137,7 +144,7 @@ def render_case(tok, template, name, messages, gen, tools, kwargs):
 def make_chat_refs():
     counts = {}
     for tname, (path, specials) in TEMPLATES.items():
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:
             template = f.read()
         tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.BPE()), **specials)
         cases = [render_case(tok, template, *c) for c in conversations()]
