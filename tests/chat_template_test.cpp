@@ -67,8 +67,9 @@ TEST_P(ChatTemplateRefs, MatchesTransformersByteForByte) {
         (void)tmpl.render(c["messages"], o);
         ADD_FAILURE() << "no error; reference raised: " << ref;
       } catch (const dsv3::Error& e) {
-        if (ref.rfind("UndefinedError", 0) == 0 || ref.rfind("TypeError", 0) == 0)
+        if (ref.rfind("UndefinedError", 0) == 0 || ref.rfind("TypeError", 0) == 0) {
           EXPECT_NE(std::string(e.what()).find(ref), std::string::npos) << e.what() << " vs " << ref;
+        }
       }
       ++errors;
     }
