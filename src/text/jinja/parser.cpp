@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "text/jinja/interpreter.h"
 
 namespace dsv3::jinja {
 namespace {
@@ -23,6 +24,16 @@ class Parser {
   Body parse_template() {
     Body b = subparse({});
     if (cur().type != Tok::Eof) error("unexpected tag");
+    // jinja2 resolves filter and test names at compile time: an unknown one is an error even in
+    // code that never runs, except inside an if statement or a conditional expression ("soft"
+    // frames, where the error is deferred to runtime); for/macro/filter/with/set bodies start a
+    // new, non-soft frame.
+    for (auto& n : names_) {
+      if (n.soft) continue;
+      if (n.is_filter ? !has_filter(n.name) : !has_test(n.name))
+        fail("jinja: line ", n.line, ": TemplateAssertionError: No ",
+             n.is_filter ? "filter" : "test", " named '", n.name, "'");
+    }
     return b;
   }
 
@@ -155,6 +166,7 @@ class Parser {
     s->target = parse_assign_target(true, {"in"});
     if (!skip_name("in")) error("expected 'in'");
     s->iter = parse_tuple(false, false, {"recursive"}, false);
+    Soft inner(soft_, false);
     if (skip_name("if")) s->filter = parse_expression(true);
     if (skip_name("recursive")) s->recursive = true;
     s->body = parse_statements({"endfor", "else"}, false);
@@ -170,6 +182,7 @@ class Parser {
   StmtPtr parse_if() {
     auto s = node<IfStmt>(cur().line);
     next();
+    Soft soft(soft_, true);
     while (true) {
       ExprPtr cond = parse_tuple(false, false, {}, false);
       Body body = parse_statements({"elif", "else", "endif"}, false);
@@ -191,6 +204,7 @@ class Parser {
       s->value = parse_tuple(false, true, {}, false);
       return s;
     }
+    Soft inner(soft_, false);
     if (is_op("|")) s->filter = parse_filter_chain(nullptr, true);
     s->body = parse_statements({"endset"}, true);
     return s;
@@ -212,6 +226,7 @@ class Parser {
       }
     }
     next();
+    Soft inner(soft_, false);
     s->body = parse_statements({"endmacro"}, true);
     return s;
   }
@@ -219,6 +234,7 @@ class Parser {
   StmtPtr parse_filter_block() {
     auto s = node<FilterBlockStmt>(cur().line);
     next();
+    Soft inner(soft_, false);
     s->filter = parse_filter_chain(nullptr, false);
     s->body = parse_statements({"endfilter"}, true);
     return s;
@@ -233,6 +249,7 @@ class Parser {
       expect_op("=");
       s->assigns.emplace_back(std::move(t), parse_expression(true));
     }
+    Soft inner(soft_, false);
     s->body = parse_statements({"endwith"}, true);
     return s;
   }
@@ -321,8 +338,11 @@ class Parser {
 
   ExprPtr parse_condexpr() {
     int line = cur().line;
+    size_t first_name = names_.size();
     ExprPtr e = parse_or();
     while (skip_name("if")) {
+      for (size_t i = first_name; i < names_.size(); ++i) names_[i].soft = true;
+      Soft soft(soft_, true);
       auto c = node<CondExpr>(line);
       c->cond = parse_or();
       if (skip_name("else")) c->otherwise = parse_condexpr();
@@ -659,6 +679,7 @@ class Parser {
         name += "." + expect_name();
       }
       x->name = name;
+      names_.push_back({name, x->line, true, soft_});
       if (is_op("(")) x->args = parse_call_args();
       x->value = f ? ExprPtr(std::move(f)) : std::move(n);
       f = std::move(x);
@@ -676,6 +697,7 @@ class Parser {
       t->name += "." + expect_name();
     }
     t->value = std::move(n);
+    names_.push_back({t->name, t->line, false, soft_});
     if (is_op("(")) {
       t->args = parse_call_args();
     } else if ((cur().type == Tok::Name || cur().type == Tok::String ||
@@ -691,6 +713,21 @@ class Parser {
 
   const std::vector<Token>& t_;
   size_t pos_ = 0;
+  struct NameUse {
+    std::string name;
+    int line;
+    bool is_filter;
+    bool soft;
+  };
+  std::vector<NameUse> names_;  // every filter/test name used, for the compile-time check
+  bool soft_ = false;           // inside an if statement / conditional expression
+  // Sets soft_ for the lifetime of the guard.
+  struct Soft {
+    bool& flag;
+    bool saved;
+    Soft(bool& f, bool v) : flag(f), saved(f) { flag = v; }
+    ~Soft() { flag = saved; }
+  };
 };
 
 }  // namespace
