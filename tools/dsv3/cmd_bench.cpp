@@ -12,6 +12,8 @@
 #include <random>
 #include <sstream>
 
+#include <time.h>
+
 #include <nlohmann/json.hpp>
 
 #include "command.h"
@@ -42,6 +44,14 @@ const char* kHelp =
     "  --ctx N          cache size (default: max depth + max(P, N))\n";
 
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds used by this process (all threads): with wall time it shows how much of the
+// requested cores the run actually got on a shared machine.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 std::vector<int64_t> parse_list(const Args& a, const std::string& f1, const std::string& f2,
                                 const std::string& def) {
@@ -82,6 +92,7 @@ struct Result {
   int64_t n_prompt = 0, n_gen = 0, depth = 0;
   int threads = 0;
   std::vector<double> tps;  // tokens/s of each rep
+  double cpu_util = 0;      // CPU seconds / (wall seconds * threads) over the timed reps
   double gbs = 0, bw_share = 0;       // decode: median effective GB/s, share of probe
   double gflops = 0, flops_share = 0;  // prefill: median GFLOP/s, share of peak
   double bytes_per_tok = 0, kv_bytes_per_tok = 0, flops = 0;
@@ -233,6 +244,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
         r.n_gen = prefill ? 0 : n;
         r.depth = d;
         r.threads = int(threads[ti]);
+        double cpu_s = 0, wall_s = 0;
         for (int64_t rep = 0; rep < reps; ++rep) {
           std::fprintf(stderr, "\rbench: %s @ d%lld, %d thread(s), rep %lld/%lld ...          ",
                        r.test.c_str(), (long long)d, r.threads, (long long)rep + 1,
@@ -240,6 +252,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
           auto toks = random_tokens(n);
           cache.set_length(d);
           double dt;
+          const double c0 = process_cpu_seconds();
           if (prefill) {
             const auto t0 = Clock::now();
             forward(m, cache, toks.data(), n, d, logits.data(), pool, fwd);
@@ -250,11 +263,14 @@ int cmd_bench(const std::vector<std::string>& argv) {
               forward(m, cache, &toks[size_t(i)], 1, d + i, logits.data(), pool, fwd);
             dt = std::chrono::duration<double>(Clock::now() - t0).count();
           }
+          cpu_s += process_cpu_seconds() - c0;
+          wall_s += dt;
           r.tps.push_back(double(n) / dt);
           std::fprintf(stderr, "\rbench: %s @ d%lld, %d thread(s), rep %lld/%lld: %.2f tok/s   ",
                        r.test.c_str(), (long long)d, r.threads, (long long)rep + 1,
                        (long long)reps, r.tps.back());
         }
+        r.cpu_util = cpu_s / (wall_s * double(r.threads));
         const double med = stats(r.tps).median;
         if (prefill) {
           const bench::StepCost sc = bench::prefill_cost(m, d, n);
@@ -324,7 +340,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
       nlohmann::json e = {{"test", r.test},     {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen},
                           {"depth", r.depth},   {"threads", r.threads},   {"reps", reps},
                           {"samples_ts", r.tps}, {"median_ts", s.median}, {"avg_ts", s.mean},
-                          {"stddev_ts", s.sd}};
+                          {"stddev_ts", s.sd},   {"cpu_util", r.cpu_util}};
       if (r.n_gen) {
         e["bytes_per_token"] = r.bytes_per_tok;
         e["kv_bytes_per_token"] = r.kv_bytes_per_tok;
@@ -357,8 +373,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
                 bw_before[i].median_gbs, bw_after[i].median_gbs, peak[i].gflops,
                 peak[i].isa.c_str());
   std::printf("\n| test | depth | threads | t/s (median) | t/s (mean ± sd) | GB/s | %% of BW | "
-              "GFLOP/s | %% of peak |\n");
-  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+              "GFLOP/s | %% of peak | CPU util |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (const Result& r : results) {
     const Stats s = stats(r.tps);
     char bw[64] = "", share[32] = "", gf[32] = "", pk[32] = "";
@@ -369,8 +385,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
       std::snprintf(gf, sizeof gf, "%.1f", r.gflops);
       if (probe) std::snprintf(pk, sizeof pk, "%.1f%%", 100 * r.flops_share);
     }
-    std::printf("| %s | %lld | %d | %.2f | %.2f ± %.2f | %s | %s | %s | %s |\n", r.test.c_str(),
-                (long long)r.depth, r.threads, s.median, s.mean, s.sd, bw, share, gf, pk);
+    std::printf("| %s | %lld | %d | %.2f | %.2f ± %.2f | %s | %s | %s | %s | %.0f%% |\n",
+                r.test.c_str(), (long long)r.depth, r.threads, s.median, s.mean, s.sd, bw, share,
+                gf, pk, 100 * r.cpu_util);
   }
   return 0;
 }
