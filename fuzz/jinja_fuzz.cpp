@@ -32,6 +32,8 @@ void render(const std::string& src) {
   o.add_generation_prompt = true;
   o.tools = nlohmann::ordered_json::parse(R"([{"type": "function", "function": {"name": "f"}}])");
   o.extra["thinking"] = true;
+  o.max_loop_iterations = 20000;  // keeps every run fast under ASan
+  o.max_output_bytes = 1 << 20;
   dsv3::ChatTemplate t(src);
   (void)t.render(messages(), o);
 }

@@ -97,7 +97,10 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
   ctx.set(Value("documents"), Value::none());
   ctx.set(Value("add_generation_prompt"), Value(opt.add_generation_prompt));
   try {
-    return tmpl_->render(Value::new_dict(std::move(ctx)));
+    jinja::RenderLimits limits;
+    limits.max_loop_iterations = opt.max_loop_iterations;
+    limits.max_output_bytes = opt.max_output_bytes;
+    return tmpl_->render(Value::new_dict(std::move(ctx)), limits);
   } catch (const Error& e) {
     fail(prefix_error(e.what()));
   }

@@ -48,6 +48,9 @@ struct ChatTemplateOptions {
   std::optional<std::string> unk_token;
   nlohmann::ordered_json tools;  // null: not given (template sees None)
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();  // extra template variables
+  // Limits of one render (templates may come from untrusted --chat-template-file / configs).
+  int64_t max_loop_iterations = 1'000'000;
+  size_t max_output_bytes = size_t(64) << 20;
 };
 
 // A parsed chat template; parse once, render per request. Thread-safe for concurrent render().

@@ -457,7 +457,9 @@ void Tokenizer::finish() {
   for (size_t k = 0; k < added_.size(); ++k)
     if (added_index_[added_[k].id] < 0) added_index_[added_[k].id] = int32_t(k);
   std::vector<AddedToken> raw, norm;
-  for (const auto& a : added_) (a.normalized && nfc_ ? norm : raw).push_back(a);
+  // As HF: tokens with normalized=false are matched on the raw text first, then those with
+  // normalized=true on the remaining (normalized) pieces.
+  for (const auto& a : added_) (a.normalized ? norm : raw).push_back(a);
   raw_matcher_ = AddedTokenMatcher(raw);
   normalized_matcher_ = AddedTokenMatcher(norm);
 }
@@ -489,11 +491,11 @@ void Tokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) co
       continue;
     }
     std::string_view piece = text.substr(s.begin, s.end - s.begin);
-    if (!nfc_) {
+    if (normalized_matcher_.empty() && !nfc_) {
       encode_normalized(piece, out);
       continue;
     }
-    std::string n = nfc_normalize(piece);
+    std::string n = nfc_ ? nfc_normalize(piece) : std::string(piece);
     std::vector<Segment> inner;
     normalized_matcher_.split(n, inner);
     for (const Segment& t : inner) {

@@ -29,7 +29,7 @@ Interpreter::~Interpreter() {
 }
 
 void Interpreter::count_step() {
-  if (++steps > 1'000'000) fail("template exceeded 1,000,000 loop iterations");
+  if (++steps > max_steps) fail("template exceeded its limit of ", max_steps, " loop iterations");
 }
 
 [[noreturn]] void undefined_error(const Value& u) {
@@ -494,27 +494,35 @@ void ForStmt::run(Interpreter& in, std::string& out, const Value& iterable, int 
     in.exec_body(otherwise, out);
     return;
   }
+  // One loop object per loop, updated in place each iteration (as jinja's LoopContext is).
   int64_t n = static_cast<int64_t>(items.size());
+  auto index = std::make_shared<int64_t>(0);
+  Dict loop;
+  const char* const keys[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                              "length", "depth", "depth0", "previtem", "nextitem", "cycle"};
+  for (const char* k : keys) loop.items.emplace_back(Value(k), Value());
+  loop.items[6].second = Value(n);
+  loop.items[7].second = Value(static_cast<int64_t>(depth));
+  loop.items[8].second = Value(static_cast<int64_t>(depth - 1));
+  loop.items[11].second = Value::function("loop.cycle", [index](Interpreter&, CallArgs& a) {
+    if (a.pos.empty()) fail("no items for cycling given");
+    return a.pos[*index % static_cast<int64_t>(a.pos.size())];
+  });
+  Value loop_value = Value::new_dict(std::move(loop));
+  auto& li = loop_value.dict().items;
   for (int64_t i = 0; i < n; ++i) {
     in.count_step();
     FrameGuard g(in, in.frame);
-    Dict loop;
-    loop.set(Value("index"), Value(i + 1));
-    loop.set(Value("index0"), Value(i));
-    loop.set(Value("revindex"), Value(n - i));
-    loop.set(Value("revindex0"), Value(n - i - 1));
-    loop.set(Value("first"), Value(i == 0));
-    loop.set(Value("last"), Value(i == n - 1));
-    loop.set(Value("length"), Value(n));
-    loop.set(Value("depth"), Value(static_cast<int64_t>(depth)));
-    loop.set(Value("depth0"), Value(static_cast<int64_t>(depth - 1)));
-    if (i > 0) loop.set(Value("previtem"), items[i - 1]);
-    if (i + 1 < n) loop.set(Value("nextitem"), items[i + 1]);
-    loop.set(Value("cycle"), Value::function("loop.cycle", [i](Interpreter&, CallArgs& a) {
-               if (a.pos.empty()) fail("no items for cycling given");
-               return a.pos[i % static_cast<int64_t>(a.pos.size())];
-             }));
-    in.frame->set("loop", Value::new_dict(std::move(loop)));
+    *index = i;
+    li[0].second = Value(i + 1);
+    li[1].second = Value(i);
+    li[2].second = Value(n - i);
+    li[3].second = Value(n - i - 1);
+    li[4].second = Value(i == 0);
+    li[5].second = Value(i == n - 1);
+    li[9].second = i > 0 ? items[i - 1] : Value();
+    li[10].second = i + 1 < n ? items[i + 1] : Value();
+    in.frame->set("loop", loop_value);
     in.assign(target, items[i]);
     in.exec_body(body, out);
     if (in.flow == Interpreter::Flow::Break) {

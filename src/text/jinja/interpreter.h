@@ -34,7 +34,8 @@ class Interpreter {
   int line = 0;          // line of the node being evaluated (for error messages)
   int call_depth = 0;    // macro recursion guard
   int64_t steps = 0;     // loop iterations so far (runaway guard)
-  size_t max_output = size_t(256) << 20;
+  int64_t max_steps = 1'000'000;
+  size_t max_output = size_t(64) << 20;
   // Frames that define macros: kept alive for the whole render. Macros hold only a weak_ptr to
   // their defining frame (a strong one would form a frame -> macro -> frame reference cycle).
   std::vector<std::shared_ptr<Frame>> macro_frames;

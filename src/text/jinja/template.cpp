@@ -11,8 +11,10 @@ namespace dsv3::jinja {
 Template::Template(const std::string& source)
     : body_(std::make_shared<const Body>(parse(lex(source)))) {}
 
-std::string Template::render(const Value& context) const {
+std::string Template::render(const Value& context, const RenderLimits& limits) const {
   Interpreter in;
+  in.max_steps = limits.max_loop_iterations;
+  in.max_output = limits.max_output_bytes;
   if (!context.is_undefined()) {
     if (!context.is_dict()) fail("jinja: render context must be a dict");
     for (auto& kv : context.dict().items) {

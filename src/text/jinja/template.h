@@ -18,6 +18,12 @@
 
 namespace dsv3::jinja {
 
+// Bounds on one render, so a hostile template cannot hang or exhaust memory.
+struct RenderLimits {
+  int64_t max_loop_iterations = 1'000'000;  // summed over all loops of the render
+  size_t max_output_bytes = size_t(64) << 20;
+};
+
 class Template {
  public:
   // Lexes and parses; throws dsv3::Error("jinja: line N: ...") on a syntax error.
@@ -25,7 +31,7 @@ class Template {
   // Renders with the variables of `context` (a Dict value; keys are variable names).
   // Throws dsv3::Error("jinja: line N: ...") on any runtime error, including
   // raise_exception(msg) ("jinja: line N: raise_exception: msg").
-  std::string render(const Value& context) const;
+  std::string render(const Value& context, const RenderLimits& limits = {}) const;
 
  private:
   std::shared_ptr<const Body> body_;
