@@ -1,28 +1,47 @@
 // `dsv3 perplexity`: perplexity of a token file, in windows of --ctx tokens.
 #include <cmath>
 #include <cstdio>
+#include <iostream>
+#include <iterator>
 
 #include "command.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "model_args.h"
+#include "text_io.h"
 
 namespace dsv3::cli {
 namespace {
 
 const char* kHelp =
-    "usage: dsv3 perplexity [-m DIR] -f FILE [--ctx N]\n"
-    "  -f FILE   token ids (whitespace or comma separated); the text form comes with the tokenizer\n";
+    "usage: dsv3 perplexity [-m DIR] (-f FILE | --tokens-file FILE) [--ctx N]\n"
+    "  -f FILE             text ('-' for stdin), encoded with the model's tokenizer (BOS added)\n"
+    "  --tokens-file FILE  token ids instead (whitespace or comma separated)\n"
+    "  windows of --ctx tokens are scored independently\n";
 
 int cmd_perplexity(const std::vector<std::string>& argv) {
   auto spec = model_flag_spec();
-  for (const char* f : {"-f=", "--help"}) spec.push_back(f);
+  for (auto& f : text_flag_spec()) spec.push_back(f);
+  for (const char* f : {"-f=", "--tokens-file=", "--help"}) spec.push_back(f);
   Args a(argv, spec);
   if (a.has("--help")) { std::fputs(kHelp, stdout); std::fputs(model_flag_help(), stdout); return 0; }
-  DSV3_CHECK(a.has("-f"), "-f FILE is required (see --help)");
-  auto toks = parse_token_list(read_text_file(a.get("-f")), a.get("-f"));
-  DSV3_CHECK(toks.size() >= 2, a.get("-f"), ": need at least 2 tokens");
+  DSV3_CHECK(a.has("-f") != a.has("--tokens-file"), "give exactly one of -f FILE or --tokens-file FILE");
   LoadedModel lm = load_model_from_args(a);
+  std::vector<int32_t> toks;
+  if (a.has("--tokens-file")) {
+    toks = parse_token_list(read_text_file(a.get("--tokens-file")), a.get("--tokens-file"));
+  } else {
+    auto tok = load_tokenizer(a, lm.dir);
+    DSV3_CHECK(tok, lm.dir, " has no tokenizer.json: give --tokenizer PATH or use --tokens-file");
+    std::string text;
+    if (a.get("-f") == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      text = read_text_file(a.get("-f"));
+    }
+    toks = tok->encode(text, true);
+  }
+  DSV3_CHECK(toks.size() >= 2, "need at least 2 tokens to score, got ", toks.size());
   const int64_t V = lm.model->config.vocab_size, W = lm.cache->ctx();
   double nll = 0;
   int64_t count = 0;
