@@ -444,6 +444,27 @@ def mtp_accuracy(model, enc, n=200, seed=2):
     return acc, main_acc
 
 
+@torch.no_grad()
+def expert_load(model, enc, n=200, seed=3):
+    """Teacher-forced forward (main + MTP) over n held-out sequences with the current biases:
+    per MoE layer (main layers, then MTP) the token counts per expert and max/mean."""
+    model.eval()
+    rng = task.Rng(seed)
+    ids, _ = enc.batch([task.sample_problem(rng, "eval") for _ in range(n)])
+    _, h = model(ids)
+    model.mtp(h[:, :-1], ids[:, 1:])
+    valid = ids != enc.pad
+    out = []
+    for moe in model.moe_layers():
+        idx = moe.stats[1]
+        c = torch.bincount(idx[valid[:, :idx.shape[1]]].flatten(), minlength=moe.gate.E)
+        out.append({"counts": c.tolist(), "max_over_mean": round((c.max() / c.float().mean()).item(), 3),
+                    "min_over_mean": round((c.min() / c.float().mean()).item(), 3),
+                    "bias": [round(b, 4) for b in moe.gate.e_score_correction_bias.tolist()]})
+    model.train()
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # Checkpoint I/O
 
@@ -575,6 +596,8 @@ def main():
         enc = Encoder(tok, template)
         acc, fails = evaluate(model, enc, args.n, seed=1)
         mtp_acc, main_acc = mtp_accuracy(model, enc, args.n)
+        for i, l in enumerate(expert_load(model, enc, args.n)):
+            print(f"MoE layer {i}: max/mean load {l['max_over_mean']} min/mean {l['min_over_mean']} counts {l['counts']}")
         print(f"accuracy: {100 * acc:.1f}% ({round(acc * args.n)}/{args.n}); MTP next-next token acc {mtp_acc:.4f}; "
               f"main next-token acc {main_acc:.4f}")
         for q, t in fails[:10]:
@@ -586,7 +609,7 @@ def main():
     mtp_acc, main_acc = mtp_accuracy(model, enc, args.n)
     summary = {"train_time_s": round(train_time, 1), "params": n_params, "final": log[-1],
                "heldout_greedy_accuracy": acc, "n": args.n, "mtp_next_next_acc": mtp_acc,
-               "main_next_acc": main_acc, "args": vars(args), "failures": fails[:10]}
+               "main_next_acc": main_acc, "expert_load": expert_load(model, enc, args.n), "args": vars(args), "failures": fails[:10]}
     print(json.dumps(summary, indent=1), flush=True)
     if args.out:
         save_checkpoint(model, tok, template, args.out)
