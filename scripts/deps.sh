@@ -6,4 +6,4 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  g++ cmake make pkg-config libgtest-dev libbenchmark-dev nlohmann-json3-dev libpcre2-dev >/dev/null
+  g++ cmake make pkg-config libgtest-dev libbenchmark-dev nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev >/dev/null
