@@ -108,8 +108,8 @@ void matmul_direct(const float* x, const typename WL::T* W, int64_t N, int64_t K
                    int64_t n0, int64_t n1) {
   int64_t n = n0;
   for (; n + NR <= n1; n += NR) {
-    const bool next = n + 2 * NR <= n1;
-    tile<V, MR, NR, WL>(x, K, W + n * K, y + n, N, next ? W + (n + NR) * K : nullptr);
+    const bool next = n + 3 * NR <= n1;
+    tile<V, MR, NR, WL>(x, K, W + n * K, y + n, N, next ? W + (n + 2 * NR) * K : nullptr);
   }
   for (; n < n1; ++n) tile<V, MR, 1, WL>(x, K, W + n * K, y + n, N);
 }
