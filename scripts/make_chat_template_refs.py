@@ -123,18 +123,26 @@ def conversations():
     add("named_messages_tool_ids", [{"role": "system", "content": "S", "name": "boss"}, {"role": "user", "content": "u", "name": "ann"},
                                     {"role": "assistant", "content": "", "tool_calls": [tc("get_weather", '{"city": "Lima"}', cid="functions.get_weather:0")]},
                                     {"role": "tool", "content": "warm", "tool_call_id": "functions.get_weather:0"}], True, [WEATHER_TOOL], {})
+    # continue_final_message=True (prefill): the last assistant message is left open.
+    add("continue_final_assistant", [U1, {"role": "assistant", "content": "The answer is"}], False, None, {}, True)
+    add("continue_final_trailing_space", [SYS, U1, {"role": "assistant", "content": "<think>\nLet me think "}], False, None, {}, True)
+    add("continue_final_with_gen_error", [U1, {"role": "assistant", "content": "x"}], True, None, {}, True)
+    add("continue_final_user", [U1, A1, {"role": "user", "content": "Complete this: 1, 2,"}], False, None, {}, True)
     return c
 
 
-def render_case(tok, template, name, messages, gen, tools, kwargs):
+def render_case(tok, template, name, messages, gen, tools, kwargs, cont=False):
     case = {"name": name, "messages": messages, "add_generation_prompt": gen}
+    if cont:
+        case["continue_final_message"] = True
     if tools is not None:
         case["tools"] = tools
     if kwargs:
         case["kwargs"] = kwargs
     try:
         out = tok.apply_chat_template(json.loads(json.dumps(messages)), tools=tools, chat_template=template,
-                                      add_generation_prompt=gen, tokenize=False, **kwargs)
+                                      add_generation_prompt=gen, continue_final_message=cont,
+                                      tokenize=False, **kwargs)
         case["expected"] = out
     except Exception as e:  # noqa: BLE001 - the reference behaviour includes errors
         case["error"] = f"{type(e).__name__}: {e}"

@@ -36,6 +36,7 @@ dsv3::ChatTemplateOptions options_for(const nlohmann::ordered_json& doc, const n
   if (sp.contains("pad_token")) o.pad_token = sp["pad_token"].get<std::string>();
   if (sp.contains("unk_token")) o.unk_token = sp["unk_token"].get<std::string>();
   o.add_generation_prompt = c["add_generation_prompt"].get<bool>();
+  o.continue_final_message = c.value("continue_final_message", false);
   if (c.contains("tools")) o.tools = c["tools"];
   if (c.contains("kwargs")) o.extra = c["kwargs"];
   return o;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "text/jinja/pystr.h"
 #include "text/jinja/template.h"
 
 namespace dsv3 {
@@ -92,7 +93,44 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
     for (auto it = opt.extra.begin(); it != opt.extra.end(); ++it)
       ctx.set(Value(it.key()), Value::from_json(it.value()));
   }
-  ctx.set(Value("messages"), prepare_messages(messages));
+  Value msgs = prepare_messages(messages);
+  // transformers' continue_final_message: tag the final content, render, cut at the tag.
+  static const std::string kTag = "CONTINUE_FINAL_MESSAGE_TAG ";
+  std::string final_text;
+  if (opt.continue_final_message) {
+    if (opt.add_generation_prompt)
+      fail("chat template: continue_final_message and add_generation_prompt are not compatible");
+    jinja::Dict& last = msgs.items().back().dict();
+    Value* content = last.find(Value("content"));
+    if (!content)
+      fail("chat template: continue_final_message is set but the final message has no "
+           "\"content\" to continue");
+    if (source_.find("content") == std::string::npos)
+      fail("chat template: continue_final_message is set to \"content\" but this is not an "
+           "accepted field in the chat_template");
+    if (content->is_sequence()) {
+      bool found = false;
+      auto& blocks = content->items();
+      for (auto it = blocks.rbegin(); it != blocks.rend() && !found; ++it) {
+        if (!it->is_dict()) continue;
+        Value* text = it->dict().find(Value("text"));
+        if (!text) continue;
+        if (!text->is_string()) fail("chat template: final content block text is not a string");
+        final_text = text->str();
+        *text = Value(text->str() + kTag);
+        found = true;
+      }
+      if (!found)
+        fail("chat template: continue_final_message is set but we could not find any text to "
+             "continue in the final message!");
+    } else {
+      if (!content->is_string())
+        fail("chat template: continue_final_message: final message content must be a string");
+      final_text = content->str();
+      *content = Value(content->str() + kTag);
+    }
+  }
+  ctx.set(Value("messages"), msgs);
   ctx.set(Value("tools"), Value::from_json(opt.tools));
   ctx.set(Value("documents"), Value::none());
   ctx.set(Value("add_generation_prompt"), Value(opt.add_generation_prompt));
@@ -100,7 +138,18 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
     jinja::RenderLimits limits;
     limits.max_loop_iterations = opt.max_loop_iterations;
     limits.max_output_bytes = opt.max_output_bytes;
-    return tmpl_->render(Value::new_dict(std::move(ctx)), limits);
+    std::string out = tmpl_->render(Value::new_dict(std::move(ctx)), limits);
+    if (!opt.continue_final_message) return out;
+    const std::optional<std::string> ws;
+    std::string final_stripped = jinja::pystr::strip(final_text, ws, true, true);
+    std::string tag_stripped = jinja::pystr::strip(kTag, ws, true, true);
+    if (out.find(final_stripped) == std::string::npos ||
+        out.find(tag_stripped) == std::string::npos)
+      fail("chat template: continue_final_message is set but the final message does not appear "
+           "in the chat after applying the chat template!");
+    size_t loc = out.rfind(tag_stripped);
+    if (out.compare(loc, kTag.size(), kTag) == 0) return out.substr(0, loc);
+    return jinja::pystr::strip(out.substr(0, loc), ws, false, true);
   } catch (const Error& e) {
     fail(prefix_error(e.what()));
   }

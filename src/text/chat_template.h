@@ -40,6 +40,9 @@ struct ChatMessage {
 
 struct ChatTemplateOptions {
   bool add_generation_prompt = false;
+  // Render the final message open-ended (no end-of-turn tokens) so the model continues it, as
+  // transformers' continue_final_message=True does (incompatible with add_generation_prompt).
+  bool continue_final_message = false;
   // Special tokens as the tokenizer_config.json declares them; unset ones are undefined in the
   // template (transformers' special_tokens_map omits unset tokens).
   std::optional<std::string> bos_token;
