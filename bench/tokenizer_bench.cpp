@@ -39,7 +39,8 @@ std::string bench_text() {
 
 void encode(benchmark::State& state, const char* name) {
   static const std::string text = bench_text();
-  auto tok = dsv3::Tokenizer::from_file(std::string(DSV3_SOURCE_DIR) + "/tests/data/tokenizers/" + name);
+  auto tok =
+      dsv3::Tokenizer::from_file(std::string(DSV3_SOURCE_DIR) + "/tests/data/tokenizers/" + name);
   size_t n = 0;
   for (auto _ : state) {
     auto ids = tok->encode(text, false);
@@ -59,7 +60,8 @@ void encode_lines(benchmark::State& state, const char* name) {
     for (std::string l; std::getline(ss, l);) v.push_back(l + "\n");
     return v;
   }();
-  auto tok = dsv3::Tokenizer::from_file(std::string(DSV3_SOURCE_DIR) + "/tests/data/tokenizers/" + name);
+  auto tok =
+      dsv3::Tokenizer::from_file(std::string(DSV3_SOURCE_DIR) + "/tests/data/tokenizers/" + name);
   size_t n = 0;
   for (auto _ : state) {
     n = 0;
@@ -74,8 +76,12 @@ BENCHMARK_CAPTURE(encode, deepseek_v3, "deepseek_v3")->Unit(benchmark::kMillisec
 BENCHMARK_CAPTURE(encode, deepseek_v2, "deepseek_v2")->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK_CAPTURE(encode, qwen2, "qwen2")->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK_CAPTURE(encode, llama3, "llama3")->Unit(benchmark::kMillisecond)->MinTime(2);
-BENCHMARK_CAPTURE(encode_lines, deepseek_v3, "deepseek_v3")->Unit(benchmark::kMillisecond)->MinTime(2);
-BENCHMARK_CAPTURE(encode_lines, deepseek_v2, "deepseek_v2")->Unit(benchmark::kMillisecond)->MinTime(2);
+BENCHMARK_CAPTURE(encode_lines, deepseek_v3, "deepseek_v3")
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2);
+BENCHMARK_CAPTURE(encode_lines, deepseek_v2, "deepseek_v2")
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2);
 BENCHMARK_CAPTURE(encode_lines, qwen2, "qwen2")->Unit(benchmark::kMillisecond)->MinTime(2);
 BENCHMARK_CAPTURE(encode_lines, llama3, "llama3")->Unit(benchmark::kMillisecond)->MinTime(2);
 

@@ -37,7 +37,9 @@ for t in $TARGETS; do
   echo "== $t: ${SECS}s"
   start=$(date +%s)
   set +e
-  nice -n 19 "$OUT/${t}_fuzz" "$corpus" "$seeds" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=4096 \
+  maxlen=65536
+  [ "$t" = encode ] && maxlen=8192
+  nice -n 19 "$OUT/${t}_fuzz" "$corpus" "$seeds" -max_total_time="$SECS" -max_len=$maxlen -rss_limit_mb=4096 \
     -print_final_stats=1 2>&1 | tail -n 12
   rc=${PIPESTATUS[0]}
   set -e

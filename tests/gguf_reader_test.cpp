@@ -154,7 +154,7 @@ TEST(GgufReader, CorruptionsAreErrors) {
     t.replace(off, bytes.size(), bytes);
     return t;
   };
-  EXPECT_THROW(parse(corrupt(0, "GGUX")), Error);             // magic
+  EXPECT_THROW(parse(corrupt(0, "GGUX")), Error);                      // magic
   EXPECT_THROW(parse(corrupt(4, std::string("\1\0\0\0", 4))), Error);  // version 1
   EXPECT_THROW(parse(corrupt(4, std::string("\7\0\0\0", 4))), Error);  // version 7
   // Huge tensor / kv counts.

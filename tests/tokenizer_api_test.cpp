@@ -68,7 +68,9 @@ TEST(TokenizerApi, StreamDecoderHoldsIncompleteUtf8) {
   // Invalid: a lone continuation byte, then a lead byte interrupted by ASCII.
   EXPECT_EQ(sd.push(x82), "\xEF\xBF\xBD");
   EXPECT_EQ(sd.push(e2), "");
-  EXPECT_EQ(sd.push(t->token_id("a")), "\xEF\xBF\xBD" "a");
+  EXPECT_EQ(sd.push(t->token_id("a")),
+            "\xEF\xBF\xBD"
+            "a");
   EXPECT_EQ(sd.push(e2), "");
   EXPECT_EQ(sd.flush(), "\xEF\xBF\xBD");
   EXPECT_EQ(sd.flush(), "");
@@ -96,7 +98,12 @@ TEST(TokenizerApi, MalformedFilesAreErrors) {
   std::string good = read_text_file(test::data_path("tokenizers/deepseek_v3/tokenizer.json"));
   EXPECT_NO_THROW(Tokenizer::from_json(good, ""));
   const std::vector<std::string> bad_json = {
-      "", "{", "[]", "null", "{\"model\": 5}", "{\"model\": {\"type\": \"WordPiece\"}}",
+      "",
+      "{",
+      "[]",
+      "null",
+      "{\"model\": 5}",
+      "{\"model\": {\"type\": \"WordPiece\"}}",
       "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -1}}}",
       "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 0}}}",
       "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a a\"]}}",
@@ -106,7 +113,8 @@ TEST(TokenizerApi, MalformedFilesAreErrors) {
       "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(\"}, \"behavior\": \"Isolated\"}}",
       "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": "
       "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, \"behavior\": \"Sideways\"}}",
-      "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"normalizer\": {\"type\": \"NFKD\"}}",
+      "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"normalizer\": {\"type\": "
+      "\"NFKD\"}}",
       "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"added_tokens\": [{\"id\": 1}]}",
       "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"post_processor\": "
       "{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"X\"}}]}}",
@@ -132,7 +140,12 @@ TEST(TokenizerApi, MalformedFilesAreErrors) {
 
 TEST(TokenizerApi, InvalidUtf8InputIsRepaired) {
   auto t = load("deepseek_v3");
-  EXPECT_EQ(t->encode("a\xff" "b", false), t->encode("a\xEF\xBF\xBD" "b", false));
+  EXPECT_EQ(t->encode("a\xff"
+                      "b",
+                      false),
+            t->encode("a\xEF\xBF\xBD"
+                      "b",
+                      false));
   EXPECT_EQ(t->encode("\xe4\xbd", false), t->encode("\xEF\xBF\xBD", false));
 }
 
@@ -150,8 +163,9 @@ TEST(TokenizerCli, TokenizeIdsAndPieces) {
   auto p = test::run_cli("tokenize -m " + dir + "/tokenizer.json 'Hi'");
   EXPECT_EQ(p.exit_code, 0) << p.err;
   EXPECT_EQ(p.out.substr(0, 2), "0\t");  // BOS first, then id<TAB>piece lines
-  auto g = test::run_cli("tokenize -m " + test::shared_path("data/tokenizers/ggml-vocab-gpt-2.gguf") +
-                         " --ids 'Hello world'");
+  auto g =
+      test::run_cli("tokenize -m " + test::shared_path("data/tokenizers/ggml-vocab-gpt-2.gguf") +
+                    " --ids 'Hello world'");
   EXPECT_EQ(g.out, "15496 995\n");  // GPT-2's well-known ids
   auto bad = test::run_cli("tokenize -m /nonexistent 'x'");
   EXPECT_NE(bad.exit_code, 0);

@@ -56,7 +56,8 @@ void check_vectors(const std::string& name) {
     // decode(encode(x)) == x unless an added token is involved: HF passes added tokens such as
     // DeepSeek LLM's "ü" (id 100014) through the ByteLevel decoder, which maps "ü" to byte 0xFC.
     bool has_added = false;
-    for (const auto& a : tok->added_tokens()) has_added = has_added || std::count(got.begin(), got.end(), a.id);
+    for (const auto& a : tok->added_tokens())
+      has_added = has_added || std::count(got.begin(), got.end(), a.id);
     if (!has_added) EXPECT_EQ(tok->decode(got, false), inputs[k]) << name << " case " << k;
   }
   EXPECT_EQ(failures, 0u) << name << ": " << failures << " of " << n << " cases differ";
@@ -64,9 +65,15 @@ void check_vectors(const std::string& name) {
 
 }  // namespace
 
-TEST(TokenizerGguf, DeepSeekLlmVectors) { check_vectors("deepseek-llm"); }
-TEST(TokenizerGguf, DeepSeekCoderVectors) { check_vectors("deepseek-coder"); }
-TEST(TokenizerGguf, Gpt2Vectors) { check_vectors("gpt-2"); }
+TEST(TokenizerGguf, DeepSeekLlmVectors) {
+  check_vectors("deepseek-llm");
+}
+TEST(TokenizerGguf, DeepSeekCoderVectors) {
+  check_vectors("deepseek-coder");
+}
+TEST(TokenizerGguf, Gpt2Vectors) {
+  check_vectors("gpt-2");
+}
 
 TEST(TokenizerGguf, MetadataOfDeepSeekLlm) {
   auto g = GgufFile::open(test::shared_path("data/tokenizers/ggml-vocab-deepseek-llm.gguf"));

@@ -64,7 +64,9 @@ std::vector<int32_t> parse_ids(const std::string& s) {
   return out;
 }
 
-std::string show(const std::string& s) { return s.size() > 200 ? s.substr(0, 200) + "..." : s; }
+std::string show(const std::string& s) {
+  return s.size() > 200 ? s.substr(0, 200) + "..." : s;
+}
 
 void check_corpus(const std::string& name) {
   std::string dir = test::data_path("tokenizers/" + name);
@@ -96,7 +98,8 @@ void check_corpus(const std::string& name) {
     invalid += t.invalid;
     std::string d = tok->decode(want, false);
     if (d != dec && ++bad_dec <= 5)
-      ADD_FAILURE() << name << " #" << n << " decode '" << show(d) << "' != HF '" << show(dec) << "'";
+      ADD_FAILURE() << name << " #" << n << " decode '" << show(d) << "' != HF '" << show(dec)
+                    << "'";
     EXPECT_EQ(tok->decode(want, true), dec_skip) << name << " #" << n;
     // Streaming decode gives the same text.
     if (n % 5 == 0 && want.size() < 5000) {
@@ -119,8 +122,8 @@ void check_corpus(const std::string& name) {
 std::string probe_signature(const PreTokenizer& pre, uint32_t c) {
   std::string ch;
   utf8::append(ch, c);
-  std::string s = "a" + ch + "1" + ch + ch + "," + ch + " " + ch + "\n" + ch + "x " + ch + "一" + ch +
-                  "'s" + ch;
+  std::string s = "a" + ch + "1" + ch + ch + "," + ch + " " + ch + "\n" + ch + "x " + ch + "一" +
+                  ch + "'s" + ch;
   std::vector<std::string_view> pieces;
   std::deque<std::string> arena;
   pre.split(s, pieces, arena);
@@ -144,8 +147,8 @@ void check_unicode(const std::string& name) {
     for (uint32_t c = a; c <= b; ++c) {
       std::string got = probe_signature(tok->pre_tokenizer(), c);
       if (got != sig && ++bad <= 10)
-        ADD_FAILURE() << name << ": U+" << std::hex << c << std::dec << " splits " << got
-                      << ", HF " << sig;
+        ADD_FAILURE() << name << ": U+" << std::hex << c << std::dec << " splits " << got << ", HF "
+                      << sig;
       ++checked;
     }
   }
@@ -155,15 +158,31 @@ void check_unicode(const std::string& name) {
 
 }  // namespace
 
-TEST(TokenizerHf, DeepSeekV3Corpus) { check_corpus("deepseek_v3"); }
-TEST(TokenizerHf, DeepSeekV2Corpus) { check_corpus("deepseek_v2"); }
-TEST(TokenizerHf, Qwen2Corpus) { check_corpus("qwen2"); }
-TEST(TokenizerHf, Llama3Corpus) { check_corpus("llama3"); }
+TEST(TokenizerHf, DeepSeekV3Corpus) {
+  check_corpus("deepseek_v3");
+}
+TEST(TokenizerHf, DeepSeekV2Corpus) {
+  check_corpus("deepseek_v2");
+}
+TEST(TokenizerHf, Qwen2Corpus) {
+  check_corpus("qwen2");
+}
+TEST(TokenizerHf, Llama3Corpus) {
+  check_corpus("llama3");
+}
 
-TEST(TokenizerHf, DeepSeekV3AllCodePoints) { check_unicode("deepseek_v3"); }
-TEST(TokenizerHf, DeepSeekV2AllCodePoints) { check_unicode("deepseek_v2"); }
-TEST(TokenizerHf, Qwen2AllCodePoints) { check_unicode("qwen2"); }
-TEST(TokenizerHf, Llama3AllCodePoints) { check_unicode("llama3"); }
+TEST(TokenizerHf, DeepSeekV3AllCodePoints) {
+  check_unicode("deepseek_v3");
+}
+TEST(TokenizerHf, DeepSeekV2AllCodePoints) {
+  check_unicode("deepseek_v2");
+}
+TEST(TokenizerHf, Qwen2AllCodePoints) {
+  check_unicode("qwen2");
+}
+TEST(TokenizerHf, Llama3AllCodePoints) {
+  check_unicode("llama3");
+}
 
 TEST(TokenizerHf, NfcOfEveryCodePoint) {
   std::ifstream f(test::data_path("tokenizers/qwen2/nfc_changes.txt"));

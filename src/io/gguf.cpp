@@ -15,11 +15,23 @@ constexpr uint32_t kMaxDims = 4;  // GGML_MAX_DIMS
 
 size_t scalar_size(GgufType t) {
   switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::BOOL: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    default: return 0;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::BOOL:
+      return 1;
+    case GgufType::U16:
+    case GgufType::I16:
+      return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32:
+      return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -72,16 +84,44 @@ T load(const uint8_t* p) {
 
 void read_scalar(Cursor& c, GgufType t, GgufValue& v, const std::string& what) {
   switch (t) {
-    case GgufType::U8: v.u = c.get<uint8_t>(what); v.i = int64_t(v.u); break;
-    case GgufType::I8: v.i = c.get<int8_t>(what); v.u = uint64_t(v.i); break;
-    case GgufType::U16: v.u = c.get<uint16_t>(what); v.i = int64_t(v.u); break;
-    case GgufType::I16: v.i = c.get<int16_t>(what); v.u = uint64_t(v.i); break;
-    case GgufType::U32: v.u = c.get<uint32_t>(what); v.i = int64_t(v.u); break;
-    case GgufType::I32: v.i = c.get<int32_t>(what); v.u = uint64_t(v.i); break;
-    case GgufType::U64: v.u = c.get<uint64_t>(what); v.i = int64_t(v.u); break;
-    case GgufType::I64: v.i = c.get<int64_t>(what); v.u = uint64_t(v.i); break;
-    case GgufType::F32: v.f = c.get<float>(what); break;
-    case GgufType::F64: v.f = c.get<double>(what); break;
+    case GgufType::U8:
+      v.u = c.get<uint8_t>(what);
+      v.i = int64_t(v.u);
+      break;
+    case GgufType::I8:
+      v.i = c.get<int8_t>(what);
+      v.u = uint64_t(v.i);
+      break;
+    case GgufType::U16:
+      v.u = c.get<uint16_t>(what);
+      v.i = int64_t(v.u);
+      break;
+    case GgufType::I16:
+      v.i = c.get<int16_t>(what);
+      v.u = uint64_t(v.i);
+      break;
+    case GgufType::U32:
+      v.u = c.get<uint32_t>(what);
+      v.i = int64_t(v.u);
+      break;
+    case GgufType::I32:
+      v.i = c.get<int32_t>(what);
+      v.u = uint64_t(v.i);
+      break;
+    case GgufType::U64:
+      v.u = c.get<uint64_t>(what);
+      v.i = int64_t(v.u);
+      break;
+    case GgufType::I64:
+      v.i = c.get<int64_t>(what);
+      v.u = uint64_t(v.i);
+      break;
+    case GgufType::F32:
+      v.f = c.get<float>(what);
+      break;
+    case GgufType::F64:
+      v.f = c.get<double>(what);
+      break;
     case GgufType::BOOL: {
       uint8_t b = c.get<uint8_t>(what);
       v.b = b != 0;
@@ -89,7 +129,8 @@ void read_scalar(Cursor& c, GgufType t, GgufValue& v, const std::string& what) {
       v.u = v.b;
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -105,7 +146,8 @@ void read_value(Cursor& c, GgufType t, GgufValue& v, const std::string& file,
     return;
   }
   if (t != GgufType::ARRAY) fail(file, ": ", what, ": unknown GGUF value type ", uint32_t(t));
-  if (depth >= kMaxArrayDepth) fail(file, ": ", what, ": arrays nested deeper than ", kMaxArrayDepth);
+  if (depth >= kMaxArrayDepth)
+    fail(file, ": ", what, ": arrays nested deeper than ", kMaxArrayDepth);
   uint32_t et = c.get<uint32_t>(what + " (array element type)");
   v.elem_type = GgufType(et);
   v.count = c.get<uint64_t>(what + " (array length)");
@@ -137,7 +179,7 @@ void read_value(Cursor& c, GgufType t, GgufValue& v, const std::string& file,
 }  // namespace
 
 const char* gguf_type_name(GgufType t) {
-  static const char* names[] = {"u8",  "i8",    "u16",   "i16", "u32", "i32", "f32",
+  static const char* names[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                 "bool", "string", "array", "u64", "i64", "f64"};
   uint32_t k = uint32_t(t);
   return k < 13 ? names[k] : "unknown";
@@ -145,10 +187,18 @@ const char* gguf_type_name(GgufType t) {
 
 bool GgufValue::is_integer() const {
   switch (type) {
-    case GgufType::U8: case GgufType::I8: case GgufType::U16: case GgufType::I16:
-    case GgufType::U32: case GgufType::I32: case GgufType::U64: case GgufType::I64:
-    case GgufType::BOOL: return true;
-    default: return false;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::U16:
+    case GgufType::I16:
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::BOOL:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -157,18 +207,30 @@ int64_t GgufValue::int_at(uint64_t k) const {
   size_t es = scalar_size(elem_type);
   const uint8_t* p = raw + k * es;
   switch (elem_type) {
-    case GgufType::U8: return load<uint8_t>(p);
-    case GgufType::I8: return load<int8_t>(p);
-    case GgufType::BOOL: return load<uint8_t>(p) != 0;
-    case GgufType::U16: return load<uint16_t>(p);
-    case GgufType::I16: return load<int16_t>(p);
-    case GgufType::U32: return load<uint32_t>(p);
-    case GgufType::I32: return load<int32_t>(p);
-    case GgufType::U64: return int64_t(load<uint64_t>(p));
-    case GgufType::I64: return load<int64_t>(p);
-    case GgufType::F32: return int64_t(load<float>(p));
-    case GgufType::F64: return int64_t(load<double>(p));
-    default: fail("GGUF array of ", gguf_type_name(elem_type), " is not numeric");
+    case GgufType::U8:
+      return load<uint8_t>(p);
+    case GgufType::I8:
+      return load<int8_t>(p);
+    case GgufType::BOOL:
+      return load<uint8_t>(p) != 0;
+    case GgufType::U16:
+      return load<uint16_t>(p);
+    case GgufType::I16:
+      return load<int16_t>(p);
+    case GgufType::U32:
+      return load<uint32_t>(p);
+    case GgufType::I32:
+      return load<int32_t>(p);
+    case GgufType::U64:
+      return int64_t(load<uint64_t>(p));
+    case GgufType::I64:
+      return load<int64_t>(p);
+    case GgufType::F32:
+      return int64_t(load<float>(p));
+    case GgufType::F64:
+      return int64_t(load<double>(p));
+    default:
+      fail("GGUF array of ", gguf_type_name(elem_type), " is not numeric");
   }
 }
 
@@ -181,39 +243,72 @@ double GgufValue::float_at(uint64_t k) const {
 
 GgmlTypeInfo ggml_type_info(uint32_t t) {
   switch (t) {
-    case 0: return {"f32", 1, 4};
-    case 1: return {"f16", 1, 2};
-    case 2: return {"q4_0", 32, 18};
-    case 3: return {"q4_1", 32, 20};
-    case 6: return {"q5_0", 32, 22};
-    case 7: return {"q5_1", 32, 24};
-    case 8: return {"q8_0", 32, 34};
-    case 9: return {"q8_1", 32, 36};
-    case 10: return {"q2_K", 256, 84};
-    case 11: return {"q3_K", 256, 110};
-    case 12: return {"q4_K", 256, 144};
-    case 13: return {"q5_K", 256, 176};
-    case 14: return {"q6_K", 256, 210};
-    case 15: return {"q8_K", 256, 292};
-    case 16: return {"iq2_xxs", 256, 66};
-    case 17: return {"iq2_xs", 256, 74};
-    case 18: return {"iq3_xxs", 256, 98};
-    case 19: return {"iq1_s", 256, 50};
-    case 20: return {"iq4_nl", 32, 18};
-    case 21: return {"iq3_s", 256, 110};
-    case 22: return {"iq2_s", 256, 82};
-    case 23: return {"iq4_xs", 256, 136};
-    case 24: return {"i8", 1, 1};
-    case 25: return {"i16", 1, 2};
-    case 26: return {"i32", 1, 4};
-    case 27: return {"i64", 1, 8};
-    case 28: return {"f64", 1, 8};
-    case 29: return {"iq1_m", 256, 56};
-    case 30: return {"bf16", 1, 2};
-    case 34: return {"tq1_0", 256, 54};
-    case 35: return {"tq2_0", 256, 66};
-    case 39: return {"mxfp4", 32, 17};
-    default: return {"unknown", 0, 0};
+    case 0:
+      return {"f32", 1, 4};
+    case 1:
+      return {"f16", 1, 2};
+    case 2:
+      return {"q4_0", 32, 18};
+    case 3:
+      return {"q4_1", 32, 20};
+    case 6:
+      return {"q5_0", 32, 22};
+    case 7:
+      return {"q5_1", 32, 24};
+    case 8:
+      return {"q8_0", 32, 34};
+    case 9:
+      return {"q8_1", 32, 36};
+    case 10:
+      return {"q2_K", 256, 84};
+    case 11:
+      return {"q3_K", 256, 110};
+    case 12:
+      return {"q4_K", 256, 144};
+    case 13:
+      return {"q5_K", 256, 176};
+    case 14:
+      return {"q6_K", 256, 210};
+    case 15:
+      return {"q8_K", 256, 292};
+    case 16:
+      return {"iq2_xxs", 256, 66};
+    case 17:
+      return {"iq2_xs", 256, 74};
+    case 18:
+      return {"iq3_xxs", 256, 98};
+    case 19:
+      return {"iq1_s", 256, 50};
+    case 20:
+      return {"iq4_nl", 32, 18};
+    case 21:
+      return {"iq3_s", 256, 110};
+    case 22:
+      return {"iq2_s", 256, 82};
+    case 23:
+      return {"iq4_xs", 256, 136};
+    case 24:
+      return {"i8", 1, 1};
+    case 25:
+      return {"i16", 1, 2};
+    case 26:
+      return {"i32", 1, 4};
+    case 27:
+      return {"i64", 1, 8};
+    case 28:
+      return {"f64", 1, 8};
+    case 29:
+      return {"iq1_m", 256, 56};
+    case 30:
+      return {"bf16", 1, 2};
+    case 34:
+      return {"tq1_0", 256, 54};
+    case 35:
+      return {"tq2_0", 256, 66};
+    case 39:
+      return {"mxfp4", 32, 17};
+    default:
+      return {"unknown", 0, 0};
   }
 }
 
@@ -225,7 +320,8 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
   return g;
 }
 
-std::unique_ptr<GgufFile> GgufFile::parse(const uint8_t* data, size_t size, const std::string& name) {
+std::unique_ptr<GgufFile> GgufFile::parse(const uint8_t* data, size_t size,
+                                          const std::string& name) {
   std::unique_ptr<GgufFile> g(new GgufFile());
   g->name_ = name;
   g->parse_all(data, size);
@@ -258,7 +354,8 @@ void GgufFile::parse_all(const uint8_t* data, size_t size) {
   for (const auto& kv : kv_)
     if (!keys.insert(kv.key).second) fail(f, ": duplicate metadata key '", kv.key, "'");
   if (const GgufValue* a = find("general.alignment")) {
-    if (a->type != GgufType::U32) fail(f, ": general.alignment must be u32, got ", gguf_type_name(a->type));
+    if (a->type != GgufType::U32)
+      fail(f, ": general.alignment must be u32, got ", gguf_type_name(a->type));
     if (a->u == 0 || (a->u & (a->u - 1)) != 0)
       fail(f, ": general.alignment ", a->u, " is not a power of two");
     alignment_ = a->u;

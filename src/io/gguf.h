@@ -15,8 +15,19 @@ namespace dsv3 {
 
 // GGUF metadata value types (gguf_type in ggml).
 enum class GgufType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 const char* gguf_type_name(GgufType t);
 
@@ -88,7 +99,7 @@ class GgufFile {
 
   // Typed getters: throw Error naming the key if absent or of the wrong type.
   std::string get_string(std::string_view key) const;
-  int64_t get_int(std::string_view key) const;  // any integer type or bool
+  int64_t get_int(std::string_view key) const;   // any integer type or bool
   double get_float(std::string_view key) const;  // F32/F64 or any integer
   bool get_bool(std::string_view key) const;     // BOOL or integer
   std::vector<std::string_view> get_string_array(std::string_view key) const;

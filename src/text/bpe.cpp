@@ -20,7 +20,9 @@ Bpe::Bpe(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>&
   if (max_id > 50000000) fail("vocab id ", max_id, " is implausibly large");
   id_to_token_.assign(size_t(max_id + 1), nullptr);
   for (const auto& kv : vocab_) {
-    if (id_to_token_[kv.second]) fail("vocab id ", kv.second, " is used twice ('", *id_to_token_[kv.second], "' and '", kv.first, "')");
+    if (id_to_token_[kv.second])
+      fail("vocab id ", kv.second, " is used twice ('", *id_to_token_[kv.second], "' and '",
+           kv.first, "')");
     id_to_token_[kv.second] = &kv.first;
   }
   merges_.reserve(merges.size());
@@ -30,7 +32,8 @@ Bpe::Bpe(TokenMap vocab, const std::vector<std::pair<std::string, std::string>>&
     if (ia < 0) fail("merge #", r, " '", a, " ", b, "': token '", a, "' is not in the vocab");
     if (ib < 0) fail("merge #", r, " '", a, " ", b, "': token '", b, "' is not in the vocab");
     int32_t inew = token_id(a + b);
-    if (inew < 0) fail("merge #", r, " '", a, " ", b, "': merged token '", a + b, "' is not in the vocab");
+    if (inew < 0)
+      fail("merge #", r, " '", a, " ", b, "': merged token '", a + b, "' is not in the vocab");
     merges_.insert_or_assign(key(ia, ib), std::make_pair(int32_t(r), inew));
   }
   if (!opt_.unk_token.empty()) {

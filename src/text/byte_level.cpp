@@ -16,7 +16,8 @@ struct Tables {
     back.fill(-1);
     uint32_t extra = 0;
     for (int b = 0; b < 256; ++b) {
-      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      bool printable =
+          (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       cp[b] = printable ? uint32_t(b) : 0x100 + extra++;
       utf8::append(utf8[b], cp[b]);
       back[cp[b]] = int16_t(b);
@@ -29,9 +30,15 @@ const Tables& tables() {
 }
 }  // namespace
 
-uint32_t byte_to_cp(uint8_t b) { return tables().cp[b]; }
-std::string_view byte_to_utf8(uint8_t b) { return tables().utf8[b]; }
-int cp_to_byte(uint32_t cp) { return cp < 0x144 ? tables().back[cp] : -1; }
+uint32_t byte_to_cp(uint8_t b) {
+  return tables().cp[b];
+}
+std::string_view byte_to_utf8(uint8_t b) {
+  return tables().utf8[b];
+}
+int cp_to_byte(uint32_t cp) {
+  return cp < 0x144 ? tables().back[cp] : -1;
+}
 
 void encode(std::string_view raw, std::string& out) {
   const Tables& t = tables();

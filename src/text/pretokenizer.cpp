@@ -78,8 +78,10 @@ void PreTokenizer::apply_split(const Step& st, std::string_view p,
       acc.clear();
       bool prev_match = false;
       for (auto& s : spans) {
-        if (s.match && !prev_match && !acc.empty()) acc.back().second = s.e;
-        else acc.emplace_back(s.b, s.e);
+        if (s.match && !prev_match && !acc.empty())
+          acc.back().second = s.e;
+        else
+          acc.emplace_back(s.b, s.e);
         prev_match = s.match;
       }
       for (auto [b, e] : acc) emit(b, e);
@@ -91,8 +93,10 @@ void PreTokenizer::apply_split(const Step& st, std::string_view p,
       bool prev_match = false;
       for (size_t k = spans.size(); k-- > 0;) {
         auto& s = spans[k];
-        if (s.match && !prev_match && !acc.empty()) acc.back().first = s.b;
-        else acc.emplace_back(s.b, s.e);
+        if (s.match && !prev_match && !acc.empty())
+          acc.back().first = s.b;
+        else
+          acc.emplace_back(s.b, s.e);
         prev_match = s.match;
       }
       for (size_t k = acc.size(); k-- > 0;) emit(acc[k].first, acc[k].second);
@@ -103,8 +107,10 @@ void PreTokenizer::apply_split(const Step& st, std::string_view p,
       acc.clear();
       bool prev_match = false;
       for (auto& s : spans) {
-        if (s.match == prev_match && !acc.empty()) acc.back().second = s.e;
-        else acc.emplace_back(s.b, s.e);
+        if (s.match == prev_match && !acc.empty())
+          acc.back().second = s.e;
+        else
+          acc.emplace_back(s.b, s.e);
         prev_match = s.match;
       }
       for (auto [b, e] : acc) emit(b, e);
@@ -128,8 +134,10 @@ void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& o
           arena.push_back(" " + std::string(p));
           p = arena.back();
         }
-        if (st.re) apply_split(st, p, next, matches);  // Isolated, not inverted
-        else next.push_back(p);
+        if (st.re)
+          apply_split(st, p, next, matches);  // Isolated, not inverted
+        else
+          next.push_back(p);
       } else {
         apply_split(st, p, next, matches);
       }
@@ -152,15 +160,18 @@ const char* const kQwen2Pattern =
 const char* const kDeepSeekV3Patterns[3] = {
     "\\p{N}{1,3}",
     "[一-龥぀-ゟ゠-ヿ]+",
-    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| "
+    "[!\"#$%&'()*+,\\-./"
+    ":;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| "
     "?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
 };
 // Greek/letterlike code points that have singleton canonical decompositions are written as
 // \u escapes so that no editor or tool can NFC-normalize them into other characters.
 const char* const kDeepSeekLlmPatterns[6] = {
     "[\r\n]",
-    "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-"
-    "ὗὙὛὝὟ-\u1F7Dᾀ-ᾴᾶ-ᾼ\u1FBEῂ-ῄῆ-ῌῐ-\u1FD3ῖ-\u1FDBῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤ\u2126ℨ\u212A-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-"
+    "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-"
+    "ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-"
+    "ὗὙὛὝὟ-\u1F7Dᾀ-ᾴᾶ-ᾼ\u1FBEῂ-ῄῆ-ῌῐ-\u1FD3ῖ-\u1FDBῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤ\u2126ℨ\u212A-ℭℯ-ℴℹℼ-ℿⅅ-"
+    "ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-"
     "ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
     "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
     "\\s+$",

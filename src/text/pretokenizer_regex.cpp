@@ -71,8 +71,10 @@ std::string onig_to_pcre2(std::string_view p) {
       ++i;
       class_start = false;
       if (e == 's') {
-        if (in_class) out += kSpaceSet;
-        else out += std::string("[") + kSpaceSet + "]";
+        if (in_class)
+          out += kSpaceSet;
+        else
+          out += std::string("[") + kSpaceSet + "]";
       } else if (e == 'S' && !in_class) {
         out += std::string("[^") + kSpaceSet + "]";
       } else if (e == 'S') {
@@ -84,8 +86,10 @@ std::string onig_to_pcre2(std::string_view p) {
         std::string body = std::string("\\p{") + fix->name + "}" + fix->add;
         if (e == 'P' && in_class)
           fail("regex '", std::string(p), "': \\P{...} inside a character class is not supported");
-        if (in_class) out += body;
-        else out += (e == 'P' ? "[^" : "[") + body + "]";
+        if (in_class)
+          out += body;
+        else
+          out += (e == 'P' ? "[^" : "[") + body + "]";
         i += 3;
       } else {
         out += '\\';
@@ -94,7 +98,8 @@ std::string onig_to_pcre2(std::string_view p) {
       continue;
     }
     if (in_class) {
-      if (c == ']' && !class_start) in_class = false;
+      if (c == ']' && !class_start)
+        in_class = false;
       else if (c == '^' && class_start && out.back() == '[') {
         out += c;
         continue;  // still at class start
@@ -138,7 +143,9 @@ Regex::Regex(std::string_view onig_pattern) : pattern_(onig_pattern) {
   jit_ = pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE) == 0;
 }
 
-Regex::~Regex() { pcre2_code_free(code_); }
+Regex::~Regex() {
+  pcre2_code_free(code_);
+}
 
 void Regex::find_all(std::string_view s, std::vector<std::pair<size_t, size_t>>& out) const {
   MatchState& st = state();

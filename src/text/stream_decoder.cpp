@@ -11,8 +11,10 @@ std::string StreamDecoder::push(int32_t id) {
   while (i < pending_.size()) {
     utf8::Step st = utf8::step(pending_, i);
     if (st.kind == utf8::Step::kIncomplete) break;  // wait for the rest of the sequence
-    if (st.kind == utf8::Step::kValid) out.append(pending_, i, st.len);
-    else utf8::append(out, utf8::kReplacement);
+    if (st.kind == utf8::Step::kValid)
+      out.append(pending_, i, st.len);
+    else
+      utf8::append(out, utf8::kReplacement);
     i += st.len;
   }
   pending_.erase(0, i);

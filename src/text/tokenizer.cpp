@@ -2,8 +2,8 @@
 #include "text/tokenizer.h"
 
 #include <cstring>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -110,8 +110,8 @@ void parse_pre(const Ctx& c, const json& p, const std::string& path, PreTokenize
     }
   } else if (type == "Digits") {
     bool individual = c.boolean(p, "individual_digits", path, false);
-    pre.add_split("\\p{N}", true, individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous,
-                  false);
+    pre.add_split("\\p{N}", true,
+                  individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, false);
   } else {
     c.bad(path, "unsupported pre_tokenizer type '" + type +
                     "' (supported: Sequence, Split, ByteLevel, Digits)");
@@ -121,7 +121,8 @@ void parse_pre(const Ctx& c, const json& p, const std::string& path, PreTokenize
 }  // namespace
 
 // Post-processor and decoder parsing need the token table, so they live in the loader body.
-std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tok_text, std::string_view cfg_text,
+std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tok_text,
+                                                std::string_view cfg_text,
                                                 const std::string& name) {
   std::unique_ptr<Tokenizer> t(new Tokenizer());
   t->name_ = name;
@@ -215,11 +216,12 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tok_text, std::
       auto idsit = e->find("ids");
       if (idsit == e->end() || !idsit->is_array())
         c.bad(path + ".special_tokens['" + tname + "'].ids", "expected an array");
-      for (const json& v : *idsit) ids.push_back(c.id(v, path + ".special_tokens['" + tname + "'].ids"));
+      for (const json& v : *idsit)
+        ids.push_back(c.id(v, path + ".special_tokens['" + tname + "'].ids"));
       return ids;
     };
     std::function<void(const json&, const std::string&)> parse_post = [&](const json& p,
-                                                                           const std::string& path) {
+                                                                          const std::string& path) {
       if (p.is_null()) return;
       c.obj(p, path);
       std::string type = c.string(p, "type", path);
@@ -258,8 +260,10 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tok_text, std::
           if (it == p.end() || !it->is_array() || it->size() != 2)
             c.bad(path + "." + k, "expected [token, id]");
           int32_t id = c.id((*it)[1], path + "." + k);
-          if (std::strcmp(k, "cls") == 0) t->prefix_.insert(t->prefix_.begin(), id);
-          else t->suffix_.push_back(id);
+          if (std::strcmp(k, "cls") == 0)
+            t->prefix_.insert(t->prefix_.begin(), id);
+          else
+            t->suffix_.push_back(id);
         }
       } else {
         c.bad(path, "unsupported post_processor type '" + type + "'");
@@ -278,7 +282,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tok_text, std::
       } else if (type == "Sequence") {
         auto it = d.find("decoders");
         if (it == d.end() || !it->is_array()) c.bad(path + ".decoders", "expected an array");
-        for (size_t k = 0; k < it->size(); ++k) parse_dec((*it)[k], str(path, ".decoders[", k, "]"));
+        for (size_t k = 0; k < it->size(); ++k)
+          parse_dec((*it)[k], str(path, ".decoders[", k, "]"));
       } else {
         c.bad(path, "unsupported decoder type '" + type + "' (supported: ByteLevel, Sequence)");
       }
@@ -297,7 +302,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view tok_text, std::
           std::string path = "added_tokens_decoder['" + it.key() + "']";
           char* endp = nullptr;
           long long id = std::strtoll(it.key().c_str(), &endp, 10);
-          if (it.key().empty() || *endp || id < 0 || id > 50000000) cc.bad(path, "key is not an id");
+          if (it.key().empty() || *endp || id < 0 || id > 50000000)
+            cc.bad(path, "key is not an id");
           const json& a = cc.obj(it.value(), path);
           bool known = false;
           for (const auto& x : t->added_) known = known || x.id == id;
@@ -362,7 +368,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
   const std::string& name = g.name();
   std::string model = g.get_string("tokenizer.ggml.model");
   if (model != "gpt2")
-    fail(name, ": tokenizer.ggml.model '", model, "' is not supported (only byte-level BPE 'gpt2')");
+    fail(name, ": tokenizer.ggml.model '", model,
+         "' is not supported (only byte-level BPE 'gpt2')");
   std::unique_ptr<Tokenizer> t(new Tokenizer());
   t->name_ = name;
   std::vector<std::string_view> tokens = g.get_string_array("tokenizer.ggml.tokens");
@@ -370,7 +377,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
   if (g.find("tokenizer.ggml.token_type")) {
     types = g.get_int_array("tokenizer.ggml.token_type");
     if (types.size() != tokens.size())
-      fail(name, ": tokenizer.ggml.token_type has ", types.size(), " entries for ", tokens.size(), " tokens");
+      fail(name, ": tokenizer.ggml.token_type has ", types.size(), " entries for ", tokens.size(),
+           " tokens");
   }
   if (tokens.size() > 50000000) fail(name, ": too many tokens");
   TokenMap vocab;
@@ -405,7 +413,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
   }
   std::string pre = g.get_string("tokenizer.ggml.pre", "default");
   if (!add_named_pretokenizer(pre, t->pre_))
-    fail(name, ": tokenizer.ggml.pre '", pre, "' is not supported (known: default, gpt-2, "
+    fail(name, ": tokenizer.ggml.pre '", pre,
+         "' is not supported (known: default, gpt-2, "
          "deepseek-llm, deepseek-coder, deepseek-v3, llama3, llama-bpe, qwen2)");
   t->byte_level_decoder_ = t->has_decoder_ = true;
   t->chat_template_ = g.get_string("tokenizer.chat_template", "");
@@ -420,8 +429,10 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
   t->finish();
   if (t->bos_id_ >= 0) t->bos_token_ = t->token_text(t->bos_id_);
   if (t->eos_id_ >= 0) t->eos_token_ = t->token_text(t->eos_id_);
-  if (g.get_bool("tokenizer.ggml.add_bos_token", false) && t->bos_id_ >= 0) t->prefix_ = {t->bos_id_};
-  if (g.get_bool("tokenizer.ggml.add_eos_token", false) && t->eos_id_ >= 0) t->suffix_ = {t->eos_id_};
+  if (g.get_bool("tokenizer.ggml.add_bos_token", false) && t->bos_id_ >= 0)
+    t->prefix_ = {t->bos_id_};
+  if (g.get_bool("tokenizer.ggml.add_eos_token", false) && t->eos_id_ >= 0)
+    t->suffix_ = {t->eos_id_};
   t->clean_up_spaces_ = false;
   return t;
 }
@@ -446,7 +457,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_file(const std::string& path) {
   // A tokenizer_config.json beside a tokenizer.json is read too.
   fs::path cj = fs::path(path).parent_path() / "tokenizer_config.json";
   std::string cfg;
-  if (fs::path(path).filename() == "tokenizer.json" && fs::exists(cj, ec)) cfg = read_text_file(cj.string());
+  if (fs::path(path).filename() == "tokenizer.json" && fs::exists(cj, ec))
+    cfg = read_text_file(cj.string());
   return from_json(text, cfg, path);
 }
 
@@ -469,8 +481,10 @@ void Tokenizer::encode_normalized(std::string_view text, std::vector<int32_t>& o
   thread_local std::string mapped;
   std::deque<std::string> arena;
   pieces.clear();
-  if (pre_.empty()) pieces.push_back(text);
-  else pre_.split(text, pieces, arena);
+  if (pre_.empty())
+    pieces.push_back(text);
+  else
+    pre_.split(text, pieces, arena);
   for (std::string_view p : pieces) {
     if (pre_.byte_level()) {
       mapped.clear();
@@ -499,8 +513,10 @@ void Tokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) co
     std::vector<Segment> inner;
     normalized_matcher_.split(n, inner);
     for (const Segment& t : inner) {
-      if (t.token >= 0) out.push_back(t.token);
-      else encode_normalized(std::string_view(n).substr(t.begin, t.end - t.begin), out);
+      if (t.token >= 0)
+        out.push_back(t.token);
+      else
+        encode_normalized(std::string_view(n).substr(t.begin, t.end - t.begin), out);
     }
   }
 }
@@ -532,7 +548,8 @@ int32_t Tokenizer::token_id(std::string_view token) const {
 }
 
 bool Tokenizer::is_special(int32_t id) const {
-  return id >= 0 && size_t(id) < vocab_size_ && added_index_[id] >= 0 && added_[added_index_[id]].special;
+  return id >= 0 && size_t(id) < vocab_size_ && added_index_[id] >= 0 &&
+         added_[added_index_[id]].special;
 }
 
 std::string Tokenizer::token_bytes(int32_t id, bool skip_special) const {
@@ -582,8 +599,16 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
     if (!utf8::is_valid(out)) out = utf8::repair(out);
   }
   if (clean_up_spaces_) {
-    for (auto [a, b] : {std::pair{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
-                        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
+    for (auto [a, b] : {std::pair{" .", "."},
+                        {" ?", "?"},
+                        {" !", "!"},
+                        {" ,", ","},
+                        {" ' ", "'"},
+                        {" n't", "n't"},
+                        {" 'm", "'m"},
+                        {" 's", "'s"},
+                        {" 've", "'ve"},
+                        {" 're", "'re"}})
       replace_all(out, a, b);
   }
   return out;

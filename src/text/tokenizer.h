@@ -74,7 +74,7 @@ class Tokenizer {
   bool nfc_ = false;  // normalizer: NFC (otherwise none)
   std::vector<AddedToken> added_;
   AddedTokenMatcher raw_matcher_, normalized_matcher_;
-  std::vector<int32_t> added_index_;  // id -> index in added_ or -1
+  std::vector<int32_t> added_index_;      // id -> index in added_ or -1
   std::vector<int32_t> prefix_, suffix_;  // post-processor ids around the sequence
   bool byte_level_decoder_ = false;
   bool has_decoder_ = false;

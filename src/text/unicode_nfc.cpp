@@ -54,13 +54,18 @@ uint32_t compose(uint32_t a, uint32_t b) {
 }
 }  // namespace
 
-const char* nfc_unicode_version() { return kUnicodeVersion; }
+const char* nfc_unicode_version() {
+  return kUnicodeVersion;
+}
 
 std::string nfc_normalize(std::string_view s) {
   bool quick = true;
   for (size_t i = 0; i < s.size() && quick;) {
     uint8_t b = static_cast<uint8_t>(s[i]);
-    if (b < 0x80) { ++i; continue; }
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
     size_t j = i;
     quick = utf8::next(s, j) < 0x300;
     i = j;
@@ -71,7 +76,10 @@ std::string nfc_normalize(std::string_view s) {
   for (size_t i = 0; i < s.size();) decompose(utf8::next(s, i), d);
   // Canonical ordering: stable sort each run of non-starters by ccc.
   for (size_t i = 0; i < d.size();) {
-    if (ccc(d[i]) == 0) { ++i; continue; }
+    if (ccc(d[i]) == 0) {
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < d.size() && ccc(d[j]) != 0) ++j;
     std::stable_sort(d.begin() + i, d.begin() + j,

@@ -5,9 +5,17 @@
 #include <cstdint>
 
 namespace dsv3::nfc_tables {
-struct CccEntry { uint32_t cp; uint8_t ccc; };
-struct DecompEntry { uint32_t cp; uint32_t offset, length; };  // into kDecompData
-struct CompEntry { uint32_t first, second, composite; };
+struct CccEntry {
+  uint32_t cp;
+  uint8_t ccc;
+};
+struct DecompEntry {
+  uint32_t cp;
+  uint32_t offset, length;
+};  // into kDecompData
+struct CompEntry {
+  uint32_t first, second, composite;
+};
 extern const char* const kUnicodeVersion;
 extern const CccEntry kCcc[];
 extern const size_t kCccCount;

@@ -12,10 +12,14 @@ Step step(std::string_view s, size_t i) {
   if (len == 0) return {Step::kInvalid, 0, 1};
   // Allowed range of the second byte depends on the lead (excludes overlongs/surrogates).
   uint8_t lo = 0x80, hi = 0xBF;
-  if (b0 == 0xE0) lo = 0xA0;
-  else if (b0 == 0xED) hi = 0x9F;
-  else if (b0 == 0xF0) lo = 0x90;
-  else if (b0 == 0xF4) hi = 0x8F;
+  if (b0 == 0xE0)
+    lo = 0xA0;
+  else if (b0 == 0xED)
+    hi = 0x9F;
+  else if (b0 == 0xF0)
+    lo = 0x90;
+  else if (b0 == 0xF4)
+    hi = 0x8F;
   uint32_t cp = b0 & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
   for (size_t k = 1; k < len; ++k) {
     if (i + k >= n) return {Step::kIncomplete, 0, k};
@@ -63,8 +67,10 @@ std::string repair(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     Step st = step(s, i);
-    if (st.kind == Step::kValid) out.append(s.data() + i, st.len);
-    else append(out, kReplacement);
+    if (st.kind == Step::kValid)
+      out.append(s.data() + i, st.len);
+    else
+      append(out, kReplacement);
     i += st.len;
   }
   return out;

@@ -16,7 +16,7 @@ struct Step {
   enum Kind { kValid, kInvalid, kIncomplete } kind;
   uint32_t cp;  // the code point when kValid
   size_t len;   // bytes consumed: the sequence (kValid), the maximal invalid subpart (kInvalid,
-                // >= 1), or the bytes present of a truncated but so-far valid sequence (kIncomplete)
+               // >= 1), or the bytes present of a truncated but so-far valid sequence (kIncomplete)
 };
 // Inspects s[i..]; i < s.size().
 Step step(std::string_view s, size_t i);

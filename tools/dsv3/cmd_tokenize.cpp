@@ -8,8 +8,8 @@
 #include <iterator>
 #include <sstream>
 
-#include "command.h"
 #include "args.h"
+#include "command.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "text/tokenizer.h"
@@ -19,10 +19,14 @@ namespace {
 std::string escape_piece(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\\') out += "\\\\";
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\\')
+      out += "\\\\";
     else if (c < 0x20 || c == 0x7f) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -45,7 +49,8 @@ int cmd_tokenize(const std::vector<std::string>& argv) {
     return 0;
   }
   std::string model = args.get("-m");
-  DSV3_CHECK(!model.empty(), "tokenize: -m PATH is required (model folder, tokenizer.json or GGUF)");
+  DSV3_CHECK(!model.empty(),
+             "tokenize: -m PATH is required (model folder, tokenizer.json or GGUF)");
   std::string text;
   if (args.has("-f")) {
     DSV3_CHECK(args.positional().empty(), "tokenize: give either TEXT or -f FILE, not both");
