@@ -82,9 +82,9 @@ class Fp8Isa : public ::testing::TestWithParam<Isa> {
 
 TEST_P(Fp8Isa, MatchesReferenceTwin) {
   ThreadPool pool(2);
-  const int64_t shapes[][3] = {{1, 1, 128}, {1, 17, 7},    {1, 200, 320}, {2, 131, 192},
-                               {3, 64, 576}, {5, 300, 130}, {13, 129, 256}, {1, 576, 200},
-                               {7, 40, 129}};
+  const int64_t shapes[][3] = {{1, 1, 128},    {1, 17, 7},    {1, 200, 320},
+                               {2, 131, 192},  {3, 64, 576},  {5, 300, 130},
+                               {13, 129, 256}, {1, 576, 200}, {7, 40, 129}};
   unsigned seed = 1;
   for (auto& s : shapes) {
     const int64_t M = s[0], N = s[1], K = s[2];
@@ -152,7 +152,8 @@ TEST_P(Fp8Isa, ExactModeMatchesTorchDequantisedMatmul) {
 TEST_P(Fp8Isa, EmulateModeMatchesTorchFp8Gemm) {
   TorchGemm g;
   for (bool ue : {false, true}) {
-    auto ref = read_npy(test::data_path(ue ? "fp8/gemm_emul_ue8m0.npy" : "fp8/gemm_emul.npy")).as_f32();
+    auto ref =
+        read_npy(test::data_path(ue ? "fp8/gemm_emul_ue8m0.npy" : "fp8/gemm_emul.npy")).as_f32();
     set_fp8_gemm_mode(ue ? Fp8GemmMode::kEmulateUe8m0 : Fp8GemmMode::kEmulate);
     std::vector<float> y(size_t(g.M * g.N)), r(size_t(g.M * g.N)), exact(size_t(g.M * g.N));
     ThreadPool pool(2);
@@ -167,8 +168,8 @@ TEST_P(Fp8Isa, EmulateModeMatchesTorchFp8Gemm) {
       ASSERT_LE(std::fabs(y[i] - ref[i]), tol) << (ue ? "ue8m0 " : "") << i;
       ASSERT_LE(std::fabs(r[i] - ref[i]), tol) << "ref twin " << i;
       differ += y[i] != ref[i];
-      max_rel_vs_exact = std::max(max_rel_vs_exact, double(std::fabs(y[i] - exact[i]) /
-                                                           (std::fabs(exact[i]) + 1e-3)));
+      max_rel_vs_exact = std::max(
+          max_rel_vs_exact, double(std::fabs(y[i] - exact[i]) / (std::fabs(exact[i]) + 1e-3)));
     }
     EXPECT_LE(differ, int64_t(y.size()) / 20) << "too many 1-ulp bf16 flips";
     // Emulation really quantises activations: it must differ from the exact product.
@@ -176,8 +177,7 @@ TEST_P(Fp8Isa, EmulateModeMatchesTorchFp8Gemm) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, Fp8Isa,
-                         ::testing::Values(Isa::Portable, Isa::Avx2, Isa::Avx512),
+INSTANTIATE_TEST_SUITE_P(AllIsas, Fp8Isa, ::testing::Values(Isa::Portable, Isa::Avx2, Isa::Avx512),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
 TEST(Fp8Matmul, WeightWithoutScaleIsAnError) {
@@ -212,6 +212,22 @@ TEST(Fp8Matmul, ActQuantScalesAndClamp) {
   act_quant(x.data(), 1, 256, true, q.data(), s.data());
   EXPECT_EQ(s[0], 2.0f);
   EXPECT_TRUE(is_pow2(s[1]));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Fp8Matmul, GateUpSiluIsMatmulThenSiluMul) {
+  Fp8Weight g(300, 256, 31), u(300, 256, 32);
+  auto x = rand_x(256, 33);
+  std::vector<float> h(300), a(300), b(300);
+  ThreadPool pool(2);
+  gate_up_silu_fp8(x.data(), g.view, u.view, h.data(), &pool);
+  matmul(x.data(), 1, g.view, a.data(), nullptr);
+  matmul(x.data(), 1, u.view, b.data(), nullptr);
+  silu_mul(a.data(), b.data(), 300, a.data());
+  EXPECT_EQ(0, std::memcmp(h.data(), a.data(), 300 * 4));
 }
 
 }  // namespace

@@ -44,7 +44,9 @@ using namespace dsv3;
 
 namespace {
 
-std::string dir() { return test::data_path("tiny-v3-fp8"); }
+std::string dir() {
+  return test::data_path("tiny-v3-fp8");
+}
 
 std::vector<std::vector<int32_t>> prompts() {
   std::ifstream f(dir() + "/ref/prompts.json");
@@ -54,8 +56,8 @@ std::vector<std::vector<int32_t>> prompts() {
   return out;
 }
 
-std::vector<float> run(const Model& m, const std::vector<int32_t>& t, ThreadPool* pool,
-                       MlaMode mla, ForwardTrace* trace = nullptr) {
+std::vector<float> run(const Model& m, const std::vector<int32_t>& t, ThreadPool* pool, MlaMode mla,
+                       ForwardTrace* trace = nullptr) {
   KvCache cache(m.config, m.config.num_hidden_layers, int64_t(t.size()) + 1, DType::F32);
   std::vector<float> logits(t.size() * size_t(m.config.vocab_size));
   ForwardOptions opt;
@@ -181,12 +183,13 @@ TEST_F(Fp8Model, EmulatedFp8GemmMatchesTorchEmulation) {
   const Dev ue = deviation(*model_, "logits", &pool);
   std::ifstream mf(dir() + "/ref/meta.json");
   const double torch_dev = nlohmann::json::parse(mf)["torch_emul_vs_dequant_rel_rms"].get<double>();
-  std::printf("emulated FP8 GEMM: vs torch emulation rms rel %.2e, %lld/%lld positions within "
-              "1e-5, argmax %lld/%lld; vs dequantized HF rms rel %.4f (torch emulation: %.4f), "
-              "argmax %lld/%lld; ue8m0 vs dequantized rms rel %.4f\n",
-              vs_torch.rel_rms(), (long long)vs_torch.close_positions, (long long)vs_torch.total,
-              (long long)vs_torch.agree, (long long)vs_torch.total, vs_deq.rel_rms(), torch_dev,
-              (long long)vs_deq.agree, (long long)vs_deq.total, ue.rel_rms());
+  std::printf(
+      "emulated FP8 GEMM: vs torch emulation rms rel %.2e, %lld/%lld positions within "
+      "1e-5, argmax %lld/%lld; vs dequantized HF rms rel %.4f (torch emulation: %.4f), "
+      "argmax %lld/%lld; ue8m0 vs dequantized rms rel %.4f\n",
+      vs_torch.rel_rms(), (long long)vs_torch.close_positions, (long long)vs_torch.total,
+      (long long)vs_torch.agree, (long long)vs_torch.total, vs_deq.rel_rms(), torch_dev,
+      (long long)vs_deq.agree, (long long)vs_deq.total, ue.rel_rms());
   EXPECT_LE(vs_torch.rel_rms(), 0.05);
   EXPECT_GE(vs_torch.close_positions * 5, vs_torch.total);
   EXPECT_NEAR(vs_deq.rel_rms(), torch_dev, 0.02);
@@ -220,21 +223,34 @@ void expect_load_error(const std::string& d, const std::string& needle) {
 TEST(Fp8Loader, BadScalesAreErrorsNamingTheTensor) {
   const std::string w = "model.layers.0.self_attn.kv_a_proj_with_mqa.weight";
   std::vector<float> buf(64, 1.f);
-  expect_load_error(edited("fp8_noscale", [&](auto& ts) {
-    std::erase_if(ts, [&](const TensorToWrite& t) { return t.name == w + "_scale_inv"; });
-  }), w);
-  expect_load_error(edited("fp8_shape", [&](auto& ts) {
-    for (auto& t : ts)
-      if (t.name == w + "_scale_inv") t = {t.name, DType::F32, {1, 2}, buf.data(), 8};
-  }), w + "_scale_inv");
-  expect_load_error(edited("fp8_dtype", [&](auto& ts) {
-    for (auto& t : ts)
-      if (t.name == w + "_scale_inv") t = {t.name, DType::I32, {2, 2}, buf.data(), 16};
-  }), "expected F32");
+  expect_load_error(edited("fp8_noscale",
+                           [&](auto& ts) {
+                             std::erase_if(ts, [&](const TensorToWrite& t) {
+                               return t.name == w + "_scale_inv";
+                             });
+                           }),
+                    w);
+  expect_load_error(edited("fp8_shape",
+                           [&](auto& ts) {
+                             for (auto& t : ts)
+                               if (t.name == w + "_scale_inv")
+                                 t = {t.name, DType::F32, {1, 2}, buf.data(), 8};
+                           }),
+                    w + "_scale_inv");
+  expect_load_error(edited("fp8_dtype",
+                           [&](auto& ts) {
+                             for (auto& t : ts)
+                               if (t.name == w + "_scale_inv")
+                                 t = {t.name, DType::I32, {2, 2}, buf.data(), 16};
+                           }),
+                    "expected F32");
   // A scale beside a bf16 tensor is not part of the model.
-  expect_load_error(edited("fp8_stray", [&](auto& ts) {
-    ts.push_back({"model.norm.weight_scale_inv", DType::F32, {1, 1}, buf.data(), 4});
-  }), "model.norm.weight_scale_inv");
+  expect_load_error(
+      edited("fp8_stray",
+             [&](auto& ts) {
+               ts.push_back({"model.norm.weight_scale_inv", DType::F32, {1, 1}, buf.data(), 4});
+             }),
+      "model.norm.weight_scale_inv");
   // quantization_config must describe 128x128 e4m3 blocks.
   const std::string d = edited("fp8_cfg", [](auto&) {});
   std::ifstream in(d + "/config.json");

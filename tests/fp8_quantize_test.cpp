@@ -94,7 +94,8 @@ TEST(Fp8Quantize, CliToFp8KeepsDeepSeekUnquantizedSet) {
       EXPECT_EQ(b->dtype, DType::F8_E4M3) << spec.name;
       const StoredTensor* s = dst->find(spec.name + "_scale_inv");
       ASSERT_NE(s, nullptr) << spec.name;
-      EXPECT_EQ(s->shape, (std::vector<int64_t>{(a->shape[0] + 127) / 128, (a->shape[1] + 127) / 128}));
+      EXPECT_EQ(s->shape,
+                (std::vector<int64_t>{(a->shape[0] + 127) / 128, (a->shape[1] + 127) / 128}));
       ++quantized;
     } else {  // embeddings, head, norms, router, bias, eh_proj, MTP extras: unchanged bytes
       EXPECT_EQ(b->dtype, a->dtype) << spec.name;

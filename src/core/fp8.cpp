@@ -87,7 +87,7 @@ uint8_t f32_to_e5m2(float f) {
   uint8_t r;
   if (u >= (143u << 23)) {  // >= 2^16
     r = u > (255u << 23) ? 0x7f : 0x7c;
-  } else if (u < (113u << 23)) {  // < 2^-14
+  } else if (u < (113u << 23)) {              // < 2^-14
     const uint32_t denorm_mask = 134u << 23;  // 2^7: ulp 2^-16
     r = uint8_t(bits(from_bits(u) + from_bits(denorm_mask)) - denorm_mask);
   } else {

@@ -19,7 +19,9 @@ constexpr float kE4m3Max = 448.0f;
 // Value of every e4m3fn code (NaN for 0x7f and 0xff).
 const float* e4m3_table();
 
-inline float e4m3_to_f32(uint8_t b) { return e4m3_table()[b]; }
+inline float e4m3_to_f32(uint8_t b) {
+  return e4m3_table()[b];
+}
 
 // Round-to-nearest-even, torch semantics (|x| >= 480, inf, NaN -> NaN code with x's sign).
 uint8_t f32_to_e4m3(float f);

@@ -10,9 +10,13 @@ struct Fp8Table {
   // bs [ceil(N/128), ceil(K/128)]. If xs is not null (emulate mode) x holds the decoded e4m3
   // activations and xs [M, ceil(K/128)] their tile scales: each block dot is multiplied by
   // xs[m, kb] before the weight scale. The order of operations of one y[m, n] depends on K only.
+  // `scratch` holds kFp8Band * K floats (used when M > 3).
   void (*rows)(const float* x, const float* xs, int64_t M, const uint8_t* w, const float* bs,
-               int64_t N, int64_t K, float* y, int64_t n0, int64_t n1);
+               int64_t N, int64_t K, float* y, int64_t n0, int64_t n1, float* scratch);
 };
+
+// Weight rows widened to fp32 at a time by the prefill path.
+constexpr int64_t kFp8Band = 16;
 
 const Fp8Table& fp8_table_portable();
 const Fp8Table& fp8_table_avx2();

@@ -2,10 +2,12 @@
 // in each matmul_fp8_<isa>.cpp (anonymous namespace, compiled with that file's ISA flags).
 //
 // V provides: R, L (lanes), MR x NR (register tile for M > 1), NR1 (rows per pass for M = 1),
-// zero, set1, load / load_n (fp32, first n lanes, rest 0), decode / decode_n (L e4m3 codes ->
-// fp32 values times 2^-8, exact), mul, fma(a, b, c) = a*b + c, hsum (fixed tree).
+// zero, set1, load / load_n (fp32, first n lanes, rest 0), store / store_n, decode / decode_n (L
+// e4m3 codes -> fp32 values times 2^-8, exact), mul, fma(a, b, c) = a*b + c, hsum (fixed tree).
 //
-// Order of one output y[m, n] (independent of M, the tile and the thread split):
+// Order of one output y[m, n] (independent of M, the tile, the thread split and of whether the
+// weight row was decoded in registers or first widened into the scratch buffer, which holds the
+// same exact values):
 //   for kb: blk = lane-partial sums over k = lane (mod L) of x*w in increasing k inside the
 //           block (masked tail lanes add exact zeros); [emulate: blk *= xs[m, kb]];
 //           acc = fma(blk, s[n/128, kb] * 256, acc)  (lane-wise)
@@ -17,17 +19,39 @@
 
 namespace dsv3::kernels::detail {
 
-static inline int64_t fp8_imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t fp8_imin(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
-// Rows n .. n + NR - 1 (all < N) against x rows 0 .. MR - 1.
-template <class V, int MR, int NR, bool kActScale>
-inline void fp8_tile(const float* x, const float* xs, int64_t K, const uint8_t* w,
-                     const float* bs, int64_t n, float* y, int64_t ldy) {
+// Weight rows in e4m3, decoded in registers.
+template <class V>
+struct Fp8Codes {
+  using T = uint8_t;
+  static typename V::R load(const T* p) { return V::decode(p); }
+  static typename V::R load_n(const T* p, int n) { return V::decode_n(p, n); }
+};
+// Weight rows already widened to fp32 (w * 2^-8) in a scratch buffer.
+template <class V>
+struct Fp8Widened {
+  using T = float;
+  static typename V::R load(const T* p) { return V::load(p); }
+  static typename V::R load_n(const T* p, int n) { return V::load_n(p, n); }
+};
+
+// Rows n .. n + NR - 1 (all < N) against x rows 0 .. MR - 1. `w` holds weight rows from row
+// `w0` on (row r at w + (r - w0) * K); block scales are indexed by the absolute row.
+template <class V, int MR, int NR, bool kAct, class WL>
+inline void fp8_tile(const float* x, const float* xs, int64_t K, const typename WL::T* w,
+                     int64_t w0, const float* bs, int64_t n, float* y, int64_t ldy) {
   using R = typename V::R;
   const int64_t KB = (K + 127) / 128;
   const float* srow[NR];
+  const typename WL::T* wrow[NR];
 #pragma GCC unroll 8
-  for (int j = 0; j < NR; ++j) srow[j] = bs + ((n + j) / 128) * KB;
+  for (int j = 0; j < NR; ++j) {
+    srow[j] = bs + ((n + j) / 128) * KB;
+    wrow[j] = w + (n + j - w0) * K;
+  }
   R acc[MR][NR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
@@ -44,7 +68,7 @@ inline void fp8_tile(const float* x, const float* xs, int64_t K, const uint8_t* 
     for (; k + V::L <= k1; k += V::L) {
       R wv[NR];
 #pragma GCC unroll 8
-      for (int j = 0; j < NR; ++j) wv[j] = V::decode(w + (n + j) * K + k);
+      for (int j = 0; j < NR; ++j) wv[j] = WL::load(wrow[j] + k);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         const R xv = V::load(x + i * K + k);
@@ -56,7 +80,7 @@ inline void fp8_tile(const float* x, const float* xs, int64_t K, const uint8_t* 
       const int c = int(k1 - k);
       R wv[NR];
 #pragma GCC unroll 8
-      for (int j = 0; j < NR; ++j) wv[j] = V::decode_n(w + (n + j) * K + k, c);
+      for (int j = 0; j < NR; ++j) wv[j] = WL::load_n(wrow[j] + k, c);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         const R xv = V::load_n(x + i * K + k, c);
@@ -70,7 +94,7 @@ inline void fp8_tile(const float* x, const float* xs, int64_t K, const uint8_t* 
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         R b = blk[i][j];
-        if constexpr (kActScale) b = V::mul(b, V::set1(xs[i * KB + kb]));
+        if constexpr (kAct) b = V::mul(b, V::set1(xs[i * KB + kb]));
         acc[i][j] = V::fma(b, s, acc[i][j]);
       }
     }
@@ -81,44 +105,73 @@ inline void fp8_tile(const float* x, const float* xs, int64_t K, const uint8_t* 
     for (int j = 0; j < NR; ++j) y[i * ldy + n + j] = V::hsum(acc[i][j]);
 }
 
-template <class V, int MR, int NR, bool kAct>
-inline void fp8_rows_mr(const float* x, const float* xs, int64_t K, const uint8_t* w,
-                        const float* bs, float* y, int64_t ldy, int64_t n0, int64_t n1) {
+template <class V, int MR, int NR, bool kAct, class WL>
+inline void fp8_rows_mr(const float* x, const float* xs, int64_t K, const typename WL::T* w,
+                        int64_t w0, const float* bs, float* y, int64_t ldy, int64_t n0,
+                        int64_t n1) {
   int64_t n = n0;
-  for (; n + NR <= n1; n += NR) fp8_tile<V, MR, NR, kAct>(x, xs, K, w, bs, n, y, ldy);
-  for (; n < n1; ++n) fp8_tile<V, MR, 1, kAct>(x, xs, K, w, bs, n, y, ldy);
+  for (; n + NR <= n1; n += NR) fp8_tile<V, MR, NR, kAct, WL>(x, xs, K, w, w0, bs, n, y, ldy);
+  for (; n < n1; ++n) fp8_tile<V, MR, 1, kAct, WL>(x, xs, K, w, w0, bs, n, y, ldy);
 }
 
 // Run-time row count 1 <= mr <= V::MR.
-template <class V, int NR, bool kAct>
-inline void fp8_rows_any(int mr, const float* x, const float* xs, int64_t K, const uint8_t* w,
-                         const float* bs, float* y, int64_t ldy, int64_t n0, int64_t n1) {
+template <class V, bool kAct, class WL>
+inline void fp8_rows_any(int mr, const float* x, const float* xs, int64_t K,
+                         const typename WL::T* w, int64_t w0, const float* bs, float* y,
+                         int64_t ldy, int64_t n0, int64_t n1) {
+  constexpr int NR = V::NR;
   switch (mr) {
-    case 1: fp8_rows_mr<V, 1, NR, kAct>(x, xs, K, w, bs, y, ldy, n0, n1); break;
-    case 2: if constexpr (V::MR >= 2) fp8_rows_mr<V, 2, NR, kAct>(x, xs, K, w, bs, y, ldy, n0, n1); break;
-    case 3: if constexpr (V::MR >= 3) fp8_rows_mr<V, 3, NR, kAct>(x, xs, K, w, bs, y, ldy, n0, n1); break;
-    case 4: if constexpr (V::MR >= 4) fp8_rows_mr<V, 4, NR, kAct>(x, xs, K, w, bs, y, ldy, n0, n1); break;
-    default: break;
+    case 1:
+      fp8_rows_mr<V, 1, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+      break;
+    case 2:
+      if constexpr (V::MR >= 2)
+        fp8_rows_mr<V, 2, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+      break;
+    case 3:
+      if constexpr (V::MR >= 3)
+        fp8_rows_mr<V, 3, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+      break;
+    case 4:
+      if constexpr (V::MR >= 4)
+        fp8_rows_mr<V, 4, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+      break;
+    default:
+      break;
   }
 }
 
 template <class V, bool kAct>
 void fp8_rows_t(const float* x, const float* xs, int64_t M, const uint8_t* w, const float* bs,
-                int64_t N, int64_t K, float* y, int64_t n0, int64_t n1) {
+                int64_t N, int64_t K, float* y, int64_t n0, int64_t n1, float* scratch) {
   const int64_t KB = (K + 127) / 128;
-  if (M == 1) return fp8_rows_mr<V, 1, V::NR1, kAct>(x, xs, K, w, bs, y, N, n0, n1);
-  // Prefill: blocks of mc rows of x (<= 256 KiB, stay in L2) against bands of 64 weight rows
-  // (64 * K bytes, stay in L1/L2 while the x block streams past them).
+  if (M <= 3) {  // decode: every weight byte read once, decoded in registers
+    if (M == 1)
+      return fp8_rows_mr<V, 1, V::NR1, kAct, Fp8Codes<V>>(x, xs, K, w, 0, bs, y, N, n0, n1);
+    for (int64_t m = 0; m < M; m += V::MR) {
+      const int mr = int(fp8_imin(V::MR, M - m));
+      fp8_rows_any<V, kAct, Fp8Codes<V>>(mr, x + m * K, kAct ? xs + m * KB : nullptr, K, w, 0, bs,
+                                         y + m * N, N, n0, n1);
+    }
+    return;
+  }
+  // Prefill: bands of kFp8Band weight rows are widened once into scratch (exact), then every
+  // block of mc rows of x (<= 256 KiB, stays in L2) streams past them.
   int64_t mc = (int64_t(256) * 1024 / 4) / (K > 0 ? K : 1);
   mc = mc < V::MR ? V::MR : mc - mc % V::MR;
-  for (int64_t mb = 0; mb < M; mb += mc) {
-    const int64_t me = fp8_imin(M, mb + mc);
-    for (int64_t nb = n0; nb < n1; nb += 64) {
-      const int64_t ne = fp8_imin(n1, nb + 64);
+  for (int64_t nb = n0; nb < n1; nb += kFp8Band) {
+    const int64_t ne = fp8_imin(n1, nb + kFp8Band);
+    const int64_t total = (ne - nb) * K;
+    const uint8_t* src = w + nb * K;
+    int64_t i = 0;
+    for (; i + V::L <= total; i += V::L) V::store(scratch + i, V::decode(src + i));
+    if (i < total) V::store_n(scratch + i, V::decode_n(src + i, int(total - i)), int(total - i));
+    for (int64_t mb = 0; mb < M; mb += mc) {
+      const int64_t me = fp8_imin(M, mb + mc);
       for (int64_t m = mb; m < me; m += V::MR) {
         const int mr = int(fp8_imin(V::MR, me - m));
-        fp8_rows_any<V, V::NR, kAct>(mr, x + m * K, kAct ? xs + m * KB : nullptr, K, w, bs,
-                                     y + m * N, N, nb, ne);
+        fp8_rows_any<V, kAct, Fp8Widened<V>>(mr, x + m * K, kAct ? xs + m * KB : nullptr, K,
+                                             scratch, nb, bs, y + m * N, N, nb, ne);
       }
     }
   }
@@ -126,11 +179,11 @@ void fp8_rows_t(const float* x, const float* xs, int64_t M, const uint8_t* w, co
 
 template <class V>
 void fp8_rows(const float* x, const float* xs, int64_t M, const uint8_t* w, const float* bs,
-              int64_t N, int64_t K, float* y, int64_t n0, int64_t n1) {
+              int64_t N, int64_t K, float* y, int64_t n0, int64_t n1, float* scratch) {
   if (xs)
-    fp8_rows_t<V, true>(x, xs, M, w, bs, N, K, y, n0, n1);
+    fp8_rows_t<V, true>(x, xs, M, w, bs, N, K, y, n0, n1, scratch);
   else
-    fp8_rows_t<V, false>(x, xs, M, w, bs, N, K, y, n0, n1);
+    fp8_rows_t<V, false>(x, xs, M, w, bs, N, K, y, n0, n1, scratch);
 }
 
 }  // namespace dsv3::kernels::detail

@@ -12,6 +12,7 @@
 #include "core/fp8.h"
 #include "kernels/fp8_kernel_table.h"
 #include "kernels/isa.h"
+#include "kernels/ops.h"
 
 namespace dsv3::kernels {
 
@@ -31,9 +32,12 @@ bool parse_mode(std::string_view s, Fp8GemmMode* m) {
 
 const detail::Fp8Table& table() {
   switch (current_isa()) {
-    case Isa::Avx512: return detail::fp8_table_avx512();
-    case Isa::Avx2: return detail::fp8_table_avx2();
-    default: return detail::fp8_table_portable();
+    case Isa::Avx512:
+      return detail::fp8_table_avx512();
+    case Isa::Avx2:
+      return detail::fp8_table_avx2();
+    default:
+      return detail::fp8_table_portable();
   }
 }
 
@@ -51,13 +55,24 @@ float scale_at(const TensorView& W, int64_t r, int64_t c) {
 
 constexpr int64_t kRowGrain = 16;
 
+// Per-thread prefill scratch (kFp8Band * K floats); grows once, then is reused.
+float* scratch(int64_t M, int64_t K) {
+  if (M <= 3) return nullptr;
+  thread_local std::vector<float> buf;
+  if (int64_t(buf.size()) < detail::kFp8Band * K) buf.resize(size_t(detail::kFp8Band * K));
+  return buf.data();
+}
+
 }  // namespace
 
 std::string_view fp8_gemm_mode_name(Fp8GemmMode mode) {
   switch (mode) {
-    case Fp8GemmMode::kEmulate: return "emulate";
-    case Fp8GemmMode::kEmulateUe8m0: return "emulate-ue8m0";
-    default: return "exact";
+    case Fp8GemmMode::kEmulate:
+      return "emulate";
+    case Fp8GemmMode::kEmulateUe8m0:
+      return "emulate-ue8m0";
+    default:
+      return "exact";
   }
 }
 
@@ -75,7 +90,9 @@ Fp8GemmMode fp8_gemm_mode() {
   return Fp8GemmMode(m);
 }
 
-void set_fp8_gemm_mode(Fp8GemmMode mode) { g_mode.store(int(mode), std::memory_order_release); }
+void set_fp8_gemm_mode(Fp8GemmMode mode) {
+  g_mode.store(int(mode), std::memory_order_release);
+}
 
 float fp8_weight_at(const TensorView& W, int64_t r, int64_t c) {
   DSV3_CHECK(W.block_scale != nullptr && W.ndim == 2, "F8_E4M3 weight ", shape_string(W),
@@ -111,8 +128,12 @@ void matmul_fp8(const float* x, int64_t M, const TensorView& W, float* y, Thread
   const float* bs = W.block_scale;
   const Fp8GemmMode mode = fp8_gemm_mode();
   if (mode == Fp8GemmMode::kExact) {
-    parallel_for(pool, N, [&](int64_t n0, int64_t n1) { t.rows(x, nullptr, M, w, bs, N, K, y, n0, n1); },
-                 kRowGrain);
+    parallel_for(
+        pool, N,
+        [&](int64_t n0, int64_t n1) {
+          t.rows(x, nullptr, M, w, bs, N, K, y, n0, n1, scratch(M, K));
+        },
+        kRowGrain);
     return;
   }
   // Emulate: quantise activations once, decode them (exactly) to fp32 for the kernels.
@@ -121,11 +142,26 @@ void matmul_fp8(const float* x, int64_t M, const TensorView& W, float* y, Thread
   std::vector<float> xd(size_t(M * K)), xs(size_t(M * KB));
   act_quant(x, M, K, mode == Fp8GemmMode::kEmulateUe8m0, q.data(), xs.data());
   for (size_t i = 0; i < q.size(); ++i) xd[i] = e4m3_to_f32(q[i]);
-  parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
-    t.rows(xd.data(), xs.data(), M, w, bs, N, K, y, n0, n1);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = n0; n < n1; ++n) y[m * N + n] = round_bf16(y[m * N + n]);
-  }, kRowGrain);
+  parallel_for(
+      pool, N,
+      [&](int64_t n0, int64_t n1) {
+        t.rows(xd.data(), xs.data(), M, w, bs, N, K, y, n0, n1, scratch(M, K));
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = n0; n < n1; ++n) y[m * N + n] = round_bf16(y[m * N + n]);
+      },
+      kRowGrain);
+}
+
+void gate_up_silu_fp8(const float* x, const TensorView& Wg, const TensorView& Wu, float* h,
+                      ThreadPool* pool) {
+  check_fp8(Wg, "gate_up_silu (gate)");
+  check_fp8(Wu, "gate_up_silu (up)");
+  DSV3_CHECK(Wg.rows() == Wu.rows() && Wg.cols() == Wu.cols(), "gate_up_silu: gate ",
+             shape_string(Wg), " and up ", shape_string(Wu), " differ");
+  std::vector<float> u(static_cast<size_t>(Wu.rows()));
+  matmul_fp8(x, 1, Wg, h, pool);
+  matmul_fp8(x, 1, Wu, u.data(), pool);
+  silu_mul(h, u.data(), Wg.rows(), h);
 }
 
 void matmul_fp8_ref(const float* x, int64_t M, const TensorView& W, float* y) {
@@ -145,8 +181,7 @@ void matmul_fp8_ref(const float* x, int64_t M, const TensorView& W, float* y) {
     }
 }
 
-void matmul_fp8_emulated_ref(const float* x, int64_t M, const TensorView& W, bool ue8m0,
-                             float* y) {
+void matmul_fp8_emulated_ref(const float* x, int64_t M, const TensorView& W, bool ue8m0, float* y) {
   check_fp8(W, "matmul_fp8_emulated_ref");
   const int64_t N = W.rows(), K = W.cols(), KB = fp8_blocks(K);
   std::vector<uint8_t> q(size_t(M * K));

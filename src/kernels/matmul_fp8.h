@@ -41,10 +41,14 @@ std::string_view fp8_gemm_mode_name(Fp8GemmMode mode);
 // scale or non-2-D weight is a dsv3::Error). Uses fp8_gemm_mode().
 void matmul_fp8(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool);
 
+// gate_up_silu for FP8 gate/up weights (same contract as kernels::gate_up_silu: bit-identical
+// to matmul_fp8 of each followed by silu_mul), for the dispatcher in ops.cpp.
+void gate_up_silu_fp8(const float* x, const TensorView& Wg, const TensorView& Wu, float* h,
+                      ThreadPool* pool);
+
 // Scalar reference twins: natural index order, fp32.
 void matmul_fp8_ref(const float* x, int64_t M, const TensorView& W, float* y);
-void matmul_fp8_emulated_ref(const float* x, int64_t M, const TensorView& W, bool ue8m0,
-                             float* y);
+void matmul_fp8_emulated_ref(const float* x, int64_t M, const TensorView& W, bool ue8m0, float* y);
 
 // DeepSeek act_quant on each of M rows of length K: q[m, k] e4m3 codes, s[m, kb] (kb <
 // ceil(K/128)) with x ~= e4m3(q) * s. Deterministic scalar code.
@@ -54,6 +58,8 @@ void act_quant(const float* x, int64_t M, int64_t K, bool ue8m0, uint8_t* q, flo
 float fp8_weight_at(const TensorView& W, int64_t r, int64_t c);
 
 // Number of 128-blocks covering n.
-inline int64_t fp8_blocks(int64_t n) { return (n + 127) / 128; }
+inline int64_t fp8_blocks(int64_t n) {
+  return (n + 127) / 128;
+}
 
 }  // namespace dsv3::kernels

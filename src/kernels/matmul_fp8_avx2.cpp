@@ -19,10 +19,12 @@ struct V256 {
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(float a) { return _mm256_set1_ps(a); }
   static R load(const float* p) { return _mm256_loadu_ps(p); }
-  static R load_n(const float* p, int n) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx));
+  static __m256i lanes(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
+  static R load_n(const float* p, int n) { return _mm256_maskload_ps(p, lanes(n)); }
+  static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static void store_n(float* p, R v, int n) { _mm256_maskstore_ps(p, lanes(n), v); }
   static R half_bits(__m128i b) {
     const __m128i h = _mm_slli_epi16(_mm_cvtepi8_epi16(b), 7);
     return _mm256_cvtph_ps(_mm_and_si128(h, _mm_set1_epi16(short(0xbf80))));

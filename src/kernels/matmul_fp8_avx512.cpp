@@ -24,6 +24,8 @@ struct V512 {
   static R set1(float a) { return _mm512_set1_ps(a); }
   static R load(const float* p) { return _mm512_loadu_ps(p); }
   static R load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static void store_n(float* p, R v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static R half_bits(__m128i b) {
     const __m256i h = _mm256_slli_epi16(_mm256_cvtepi8_epi16(b), 7);
     return _mm512_cvtph_ps(_mm256_and_si256(h, _mm256_set1_epi16(short(0xbf80))));

@@ -33,6 +33,8 @@ struct V1 {
   static R set1(float a) { return a; }
   static R load(const float* p) { return *p; }
   static R load_n(const float* p, int) { return *p; }  // never called with L = 1
+  static void store(float* p, R v) { *p = v; }
+  static void store_n(float* p, R v, int) { *p = v; }
   static R decode(const uint8_t* p) { return scaled().v[*p]; }
   static R decode_n(const uint8_t* p, int) { return scaled().v[*p]; }
   static R mul(R a, R b) { return a * b; }

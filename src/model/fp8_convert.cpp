@@ -29,7 +29,9 @@ std::vector<float> to_f32(const StoredTensor& t) {
   std::vector<float> out(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     switch (t.dtype) {
-      case DType::F32: std::memcpy(&out[size_t(i)], t.data + 4 * i, 4); break;
+      case DType::F32:
+        std::memcpy(&out[size_t(i)], t.data + 4 * i, 4);
+        break;
       case DType::BF16: {
         uint16_t h;
         std::memcpy(&h, t.data + 2 * i, 2);
@@ -42,7 +44,9 @@ std::vector<float> to_f32(const StoredTensor& t) {
         out[size_t(i)] = f16_to_f32(h);
         break;
       }
-      default: fail(t.file, ": tensor '", t.name, "' has dtype ", dtype_name(t.dtype), ", cannot quantize");
+      default:
+        fail(t.file, ": tensor '", t.name, "' has dtype ", dtype_name(t.dtype),
+             ", cannot quantize");
     }
   }
   return out;
@@ -129,7 +133,8 @@ ConvertStats convert_checkpoint(const std::string& in_dir, const std::string& ou
   nlohmann::json cfg = ck->config();
   std::error_code ec;
   if (fs::exists(out_dir)) {
-    DSV3_CHECK(!fs::equivalent(in_dir, out_dir, ec), out_dir, ": output folder is the input folder");
+    DSV3_CHECK(!fs::equivalent(in_dir, out_dir, ec), out_dir,
+               ": output folder is the input folder");
     DSV3_CHECK(fs::is_directory(out_dir), out_dir, ": exists and is not a folder");
     DSV3_CHECK(!fs::exists(out_dir + "/config.json"), out_dir,
                ": already holds a checkpoint (config.json); choose an empty folder");
@@ -148,9 +153,9 @@ ConvertStats convert_checkpoint(const std::string& in_dir, const std::string& ou
       DSV3_CHECK(t->dtype != DType::F8_E4M3 && t->dtype != DType::F8_E5M2, t->file, ": tensor '",
                  name, "' is already FP8; quantize a bf16/f32 checkpoint");
       auto it = role.find(name);
-      const bool quant = it != role.end() && it->second == TensorRole::kLinear &&
-                         t->shape.size() == 2 &&
-                         (t->dtype == DType::F32 || t->dtype == DType::BF16 || t->dtype == DType::F16);
+      const bool quant =
+          it != role.end() && it->second == TensorRole::kLinear && t->shape.size() == 2 &&
+          (t->dtype == DType::F32 || t->dtype == DType::BF16 || t->dtype == DType::F16);
       if (!quant) {
         w.add(view_of(*t));
         st.copied++;
@@ -160,7 +165,8 @@ ConvertStats convert_checkpoint(const std::string& in_dir, const std::string& ou
       const int64_t R = t->shape[0], C = t->shape[1];
       const auto f = to_f32(*t);
       auto q = std::make_shared<std::vector<uint8_t>>(size_t(R * C));
-      auto s = std::make_shared<std::vector<uint8_t>>(size_t((R + 127) / 128 * ((C + 127) / 128)) * 4);
+      auto s =
+          std::make_shared<std::vector<uint8_t>>(size_t((R + 127) / 128 * ((C + 127) / 128)) * 4);
       quantize_fp8_blocks(f.data(), R, C, q->data(), reinterpret_cast<float*>(s->data()),
                           t->file + ": tensor '" + name + "'");
       w.add(owned(name, DType::F8_E4M3, {R, C}, q));

@@ -23,9 +23,9 @@ namespace dsv3 {
 enum class ConvertTarget { kFp8, kBf16 };
 
 struct ConvertStats {
-  int64_t converted = 0;  // tensors quantized (fp8) or dequantized (bf16)
-  int64_t copied = 0;     // tensors copied unchanged
-  int64_t dropped = 0;    // scale tensors dropped (bf16)
+  int64_t converted = 0;               // tensors quantized (fp8) or dequantized (bf16)
+  int64_t copied = 0;                  // tensors copied unchanged
+  int64_t dropped = 0;                 // scale tensors dropped (bf16)
   size_t bytes_in = 0, bytes_out = 0;  // tensor bytes
   int64_t shards = 0;
 };

@@ -11,7 +11,9 @@ namespace dsv3 {
 
 namespace {
 
-int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t cdiv(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string r = "[";
@@ -30,8 +32,9 @@ Fp8Config parse_fp8_config(const nlohmann::json& config, const std::string& path
   if (q.is_null()) return c;
   DSV3_CHECK(q.is_object(), path, ": quantization_config is not an object");
   c.present = true;
-  const std::string method =
-      q.contains("quant_method") && q["quant_method"].is_string() ? q["quant_method"].get<std::string>() : "";
+  const std::string method = q.contains("quant_method") && q["quant_method"].is_string()
+                                 ? q["quant_method"].get<std::string>()
+                                 : "";
   DSV3_CHECK(method == "fp8", path, ": quantization_config.quant_method '", method,
              "' is not supported (only \"fp8\")");
   if (q.contains("fmt")) {
@@ -55,7 +58,9 @@ Fp8Config parse_fp8_config(const nlohmann::json& config, const std::string& path
   return c;
 }
 
-std::string fp8_scale_name(const std::string& name) { return name + kSuffix; }
+std::string fp8_scale_name(const std::string& name) {
+  return name + kSuffix;
+}
 
 void attach_fp8_scale(const Checkpoint& ck, const StoredTensor& t, const std::string& name,
                       const Fp8Config& cfg, TensorView* view) {
@@ -65,7 +70,8 @@ void attach_fp8_scale(const Checkpoint& ck, const StoredTensor& t, const std::st
   const StoredTensor* s = ck.find(sn);
   DSV3_CHECK(s != nullptr, t.file, ": F8_E4M3 tensor '", name, "' has no block scale tensor '", sn,
              "' (FP8 weights need their weight_scale_inv)");
-  const std::vector<int64_t> want = {cdiv(t.shape[0], cfg.block_rows), cdiv(t.shape[1], cfg.block_cols)};
+  const std::vector<int64_t> want = {cdiv(t.shape[0], cfg.block_rows),
+                                     cdiv(t.shape[1], cfg.block_cols)};
   DSV3_CHECK(s->dtype == DType::F32, s->file, ": scale tensor '", sn, "' has dtype ",
              dtype_name(s->dtype), ", expected F32");
   DSV3_CHECK(s->shape == want, s->file, ": scale tensor '", sn, "' has shape ", shape_str(s->shape),
@@ -87,7 +93,8 @@ void quantize_fp8_blocks(const float* w, int64_t R, int64_t C, uint8_t* q, float
   const int64_t RB = cdiv(R, 128), CB = cdiv(C, 128);
   for (int64_t rb = 0; rb < RB; ++rb)
     for (int64_t cb = 0; cb < CB; ++cb) {
-      const int64_t r0 = rb * 128, r1 = std::min(R, r0 + 128), c0 = cb * 128, c1 = std::min(C, c0 + 128);
+      const int64_t r0 = rb * 128, r1 = std::min(R, r0 + 128), c0 = cb * 128,
+                    c1 = std::min(C, c0 + 128);
       float amax = 0.f;
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t c = c0; c < c1; ++c) {

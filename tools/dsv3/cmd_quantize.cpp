@@ -30,19 +30,21 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   DSV3_CHECK(to == "fp8" || to == "bf16", "--to must be fp8 or bf16, got '", to, "'");
   const int64_t shard = a.get_int("--shard-size", 5000000000LL);
   DSV3_CHECK(shard > 0, "--shard-size must be > 0");
-  const ConvertStats s = convert_checkpoint(a.get("-m"), a.get("-o"),
-                                            to == "fp8" ? ConvertTarget::kFp8 : ConvertTarget::kBf16,
-                                            size_t(shard));
-  std::printf("%s: %lld tensors %s, %lld copied, %lld scales dropped; %.1f MiB -> %.1f MiB in %lld file(s)\n",
-              a.get("-o").c_str(), (long long)s.converted,
-              to == "fp8" ? "quantized to fp8" : "dequantized to bf16", (long long)s.copied,
-              (long long)s.dropped, double(s.bytes_in) / 1048576.0, double(s.bytes_out) / 1048576.0,
-              (long long)s.shards);
+  const ConvertStats s =
+      convert_checkpoint(a.get("-m"), a.get("-o"),
+                         to == "fp8" ? ConvertTarget::kFp8 : ConvertTarget::kBf16, size_t(shard));
+  std::printf(
+      "%s: %lld tensors %s, %lld copied, %lld scales dropped; %.1f MiB -> %.1f MiB in %lld "
+      "file(s)\n",
+      a.get("-o").c_str(), (long long)s.converted,
+      to == "fp8" ? "quantized to fp8" : "dequantized to bf16", (long long)s.copied,
+      (long long)s.dropped, double(s.bytes_in) / 1048576.0, double(s.bytes_out) / 1048576.0,
+      (long long)s.shards);
   return 0;
 }
 
-const bool registered =
-    register_command({"quantize", "convert a checkpoint to FP8 (DeepSeek layout) or back to bf16", cmd_quantize});
+const bool registered = register_command(
+    {"quantize", "convert a checkpoint to FP8 (DeepSeek layout) or back to bf16", cmd_quantize});
 
 }  // namespace
 }  // namespace dsv3::cli
