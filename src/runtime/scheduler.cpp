@@ -1,0 +1,238 @@
+// Scheduler: admission, chunked prefill + batched decode steps, sampling, cancellation.
+#include "runtime/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace dsv3 {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+    default: return "none";
+  }
+}
+
+struct Scheduler::Seq {
+  uint64_t id;
+  SeqRequest req;
+  Sampler sampler;
+  int64_t slot = -1;
+  int64_t prefilled = 0;     // prompt tokens already in the cache
+  int32_t pending = -1;      // sampled token not yet run through the model
+  int64_t generated = 0;
+  bool done = false;
+  Seq(uint64_t i, SeqRequest r) : id(i), req(std::move(r)), sampler(req.sampling) {}
+};
+
+namespace {
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Scheduler::Scheduler(const Model& m, ThreadPool* pool, const SchedulerOptions& opt)
+    : m_(m), pool_(pool), opt_(opt) {
+  DSV3_CHECK(opt.max_seqs > 0 && opt.max_seqs <= 1024, "--parallel must be in [1, 1024]");
+  DSV3_CHECK(opt.max_queue >= 0, "--queue must be >= 0");
+  DSV3_CHECK(opt.prefill_chunk > 0, "prefill chunk must be > 0");
+  for (int64_t i = 0; i < opt.max_seqs; ++i)
+    slots_.push_back(std::make_unique<KvCache>(m.config, m.config.num_hidden_layers, opt.ctx, opt.kv_dtype));
+  slot_used_.assign(size_t(opt.max_seqs), false);
+  stats_.kv_tokens_capacity = opt.max_seqs * opt.ctx;
+  thread_ = std::thread([this] { worker(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  for (auto& s : queue_) finish(*s, FinishReason::kCancelled);
+  for (auto& s : running_) if (!s->done) finish(*s, FinishReason::kCancelled);
+}
+
+uint64_t Scheduler::submit(SeqRequest req) {
+  DSV3_CHECK(!req.prompt.empty(), "empty prompt");
+  DSV3_CHECK(req.max_new_tokens > 0, "max_tokens must be > 0");
+  DSV3_CHECK(int64_t(req.prompt.size()) + req.max_new_tokens <= opt_.ctx, "prompt (",
+             req.prompt.size(), " tokens) + max_tokens (", req.max_new_tokens,
+             ") exceeds the context of ", opt_.ctx, " tokens");
+  for (int32_t t : req.prompt)
+    DSV3_CHECK(t >= 0 && t < m_.config.vocab_size, "token id ", t, " outside the vocabulary");
+  DSV3_CHECK(req.top_logprobs <= 20, "top_logprobs must be <= 20");
+  Sampler validate(req.sampling);
+  std::lock_guard<std::mutex> lk(mu_);
+  const int64_t free_slots = std::count(slot_used_.begin(), slot_used_.end(), false);
+  if (int64_t(queue_.size()) >= opt_.max_queue + free_slots) {
+    ++stats_.requests_rejected;
+    return 0;
+  }
+  const uint64_t id = next_id_++;
+  ++stats_.requests_total;
+  queue_.push_back(std::make_unique<Seq>(id, std::move(req)));
+  cv_.notify_all();
+  return id;
+}
+
+void Scheduler::cancel(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  cancel_requests_.push_back(id);
+  cv_.notify_all();
+}
+
+SchedulerStats Scheduler::stats() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return stats_;
+}
+
+void Scheduler::finish(Seq& s, FinishReason r, const std::string& err) {
+  if (s.done) return;
+  s.done = true;
+  TokenEvent ev;
+  ev.finish = r;
+  ev.error = err;
+  s.req.on_event(ev);
+}
+
+void Scheduler::worker() {
+  std::vector<Seq*> active;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !queue_.empty() || !running_.empty(); });
+      if (stop_) return;
+      // Cancellations (queued or running).
+      for (uint64_t id : cancel_requests_) {
+        for (auto it = queue_.begin(); it != queue_.end(); ++it)
+          if ((*it)->id == id) {
+            finish(**it, FinishReason::kCancelled);
+            queue_.erase(it);
+            break;
+          }
+        for (auto& s : running_)
+          if (s->id == id) finish(*s, FinishReason::kCancelled);
+      }
+      cancel_requests_.clear();
+      // Retire finished sequences, freeing their slots.
+      for (auto& s : running_)
+        if (s->done) slot_used_[size_t(s->slot)] = false;
+      std::erase_if(running_, [](const auto& s) { return s->done; });
+      // Admit from the queue into free slots.
+      while (!queue_.empty()) {
+        auto it = std::find(slot_used_.begin(), slot_used_.end(), false);
+        if (it == slot_used_.end()) break;
+        auto s = std::move(queue_.front());
+        queue_.pop_front();
+        s->slot = it - slot_used_.begin();
+        *it = true;
+        slots_[size_t(s->slot)]->set_length(0);
+        running_.push_back(std::move(s));
+      }
+      stats_.queue_length = int64_t(queue_.size());
+      stats_.active = int64_t(running_.size());
+      int64_t used = 0;
+      for (auto& s : running_) used += slots_[size_t(s->slot)]->length();
+      stats_.kv_tokens_used = used;
+      active.clear();
+      for (auto& s : running_) active.push_back(s.get());
+    }
+    if (!active.empty()) step(active);
+  }
+}
+
+void Scheduler::step(std::vector<Seq*>& active) {
+  const int64_t V = m_.config.vocab_size;
+  // Decoding sequences first (one row each), then prompt chunks within the prefill budget.
+  std::vector<Seq*> batch;
+  std::vector<int64_t> rows;
+  int64_t budget = opt_.prefill_chunk;
+  for (Seq* s : active)
+    if (!s->done && s->prefilled == int64_t(s->req.prompt.size())) batch.push_back(s), rows.push_back(1);
+  for (Seq* s : active) {
+    const int64_t left = int64_t(s->req.prompt.size()) - s->prefilled;
+    if (s->done || left == 0 || budget <= 0) continue;
+    const int64_t n = std::min(left, budget);
+    budget -= n;
+    batch.push_back(s);
+    rows.push_back(n);
+  }
+  if (batch.empty()) return;
+  std::vector<std::vector<float>> logits(batch.size(), std::vector<float>(static_cast<size_t>(V)));
+  std::vector<SeqChunk> chunks;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Seq* s = batch[i];
+    KvCache* c = slots_[size_t(s->slot)].get();
+    const int32_t* toks = s->prefilled < int64_t(s->req.prompt.size()) ? s->req.prompt.data() + s->prefilled : &s->pending;
+    chunks.push_back({c, toks, rows[i], c->length(), logits[i].data(), false, nullptr});
+  }
+  std::string error;
+  try {
+    forward_batch(m_, chunks, pool_, opt_.fwd);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  int64_t produced = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Seq* s = batch[i];
+    if (!error.empty()) {
+      finish(*s, FinishReason::kError, error);
+      continue;
+    }
+    const bool was_prefill = s->prefilled < int64_t(s->req.prompt.size());
+    if (was_prefill) {
+      s->prefilled += rows[i];
+      std::lock_guard<std::mutex> lk(mu_);
+      stats_.tokens_in += rows[i];
+      if (s->prefilled < int64_t(s->req.prompt.size())) continue;  // more prompt chunks to go
+    }
+    const float* lg = logits[i].data();
+    TokenEvent ev;
+    ev.token = s->sampler.sample(lg, V);
+    if (s->req.top_logprobs >= 0) {
+      double mx = lg[0];
+      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(lg[v]));
+      double sum = 0;
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(lg[v]) - mx);
+      const double lse = mx + std::log(sum);
+      ev.logprob = float(double(lg[ev.token]) - lse);
+      std::vector<int32_t> idx(static_cast<size_t>(V));
+      for (int64_t v = 0; v < V; ++v) idx[size_t(v)] = int32_t(v);
+      const int64_t k = std::min<int64_t>(s->req.top_logprobs, V);
+      std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
+                        [&](int32_t a, int32_t b) { return lg[a] != lg[b] ? lg[a] > lg[b] : a < b; });
+      for (int64_t j = 0; j < k; ++j) ev.top.push_back({idx[size_t(j)], float(double(lg[idx[size_t(j)]]) - lse)});
+    }
+    ++s->generated;
+    ++produced;
+    s->pending = ev.token;
+    const bool eos = !s->req.ignore_eos && ev.token == m_.config.eos_token_id;
+    const bool length = s->generated >= s->req.max_new_tokens ||
+                        slots_[size_t(s->slot)]->length() + 1 >= opt_.ctx;
+    if (eos) ev.finish = FinishReason::kStop;
+    else if (length) ev.finish = FinishReason::kLength;
+    const bool more = s->req.on_event(ev);
+    if (ev.finish != FinishReason::kNone) s->done = true;
+    else if (!more) finish(*s, FinishReason::kCancelled);
+  }
+  const double t = now_s();
+  std::lock_guard<std::mutex> lk(mu_);
+  ++stats_.steps;
+  stats_.tokens_out += produced;
+  rate_window_.push_back({t, produced});
+  std::erase_if(rate_window_, [&](const auto& p) { return p.first < t - 10.0; });
+  int64_t n = 0;
+  for (auto& p : rate_window_) n += p.second;
+  const double span = rate_window_.size() > 1 ? t - rate_window_.front().first : 0.0;
+  stats_.decode_tokens_per_second = span > 0 ? double(n) / span : 0.0;
+}
+
+}  // namespace dsv3

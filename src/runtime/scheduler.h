@@ -1,0 +1,104 @@
+// Continuous-batching scheduler for the server: one worker thread runs decode steps in which
+// every active sequence contributes its next token, and newly admitted sequences contribute a
+// chunk of their prompt (chunked prefill, bounded per step so running streams are not stalled),
+// all in one forward_batch() call. Each sequence owns a latent-cache slot of `ctx` tokens from a
+// fixed pool; requests wait in a bounded queue when all slots are busy and are refused when the
+// queue is full (the server answers 429/503 with Retry-After). Cancelling (client gone, stop
+// string found) frees the slot before the next step.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "model/forward.h"
+#include "model/model.h"
+#include "runtime/kv_cache.h"
+#include "runtime/sampler.h"
+
+namespace dsv3 {
+
+enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
+
+struct TokenEvent {
+  int32_t token = -1;       // -1 when the event only reports the end (e.g. cancelled, error)
+  float logprob = 0.f;      // log-probability of `token` under the model (log-softmax of logits)
+  std::vector<std::pair<int32_t, float>> top;  // top_logprobs alternatives, most likely first
+  FinishReason finish = FinishReason::kNone;   // set on the last event of a sequence
+  std::string error;
+};
+
+struct SeqRequest {
+  std::vector<int32_t> prompt;
+  int64_t max_new_tokens = 256;
+  SamplerParams sampling;
+  bool ignore_eos = false;
+  int top_logprobs = -1;  // -1: no logprobs; 0..20: logprob of the token plus that many alternatives
+  // Called on the scheduler thread for every token and once more at the end (finish set).
+  // Return false to stop the sequence (stop string found, client disconnected).
+  std::function<bool(const TokenEvent&)> on_event;
+};
+
+struct SchedulerOptions {
+  int64_t max_seqs = 4;        // KV slots = sequences decoded together
+  int64_t ctx = 4096;          // tokens per slot
+  int64_t max_queue = 64;      // waiting requests beyond the slots
+  int64_t prefill_chunk = 256; // prompt rows per step, summed over admitted sequences
+  DType kv_dtype = DType::F32;
+  ForwardOptions fwd;
+};
+
+struct SchedulerStats {
+  int64_t requests_total = 0, requests_rejected = 0, tokens_in = 0, tokens_out = 0;
+  int64_t queue_length = 0, active = 0, kv_tokens_used = 0, kv_tokens_capacity = 0;
+  int64_t steps = 0;
+  double decode_tokens_per_second = 0;  // over the last ~10 s of steps
+};
+
+class Scheduler {
+ public:
+  Scheduler(const Model& m, ThreadPool* pool, const SchedulerOptions& opt);
+  ~Scheduler();  // stops the worker; pending and active sequences end with kCancelled
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Queues a request; returns its id (> 0), or 0 if the queue is full. Throws dsv3::Error for a
+  // request that can never run (empty prompt, prompt + max_new_tokens beyond ctx, bad sampling).
+  uint64_t submit(SeqRequest req);
+  // Asks the worker to stop a sequence (queued or running); its final event says kCancelled.
+  void cancel(uint64_t id);
+  SchedulerStats stats() const;
+  const SchedulerOptions& options() const { return opt_; }
+
+ private:
+  struct Seq;
+  void worker();
+  void step(std::vector<Seq*>& active);
+  void finish(Seq& s, FinishReason r, const std::string& err = "");
+
+  const Model& m_;
+  ThreadPool* pool_;
+  SchedulerOptions opt_;
+  std::vector<std::unique_ptr<KvCache>> slots_;
+  std::vector<bool> slot_used_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Seq>> queue_;
+  std::vector<std::unique_ptr<Seq>> running_;
+  std::vector<uint64_t> cancel_requests_;
+  uint64_t next_id_ = 1;
+  bool stop_ = false;
+  SchedulerStats stats_;
+  std::vector<std::pair<double, int64_t>> rate_window_;  // (time, tokens) of recent steps
+  std::thread thread_;
+};
+
+}  // namespace dsv3
