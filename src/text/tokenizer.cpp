@@ -468,6 +468,8 @@ void Tokenizer::finish() {
   added_index_.assign(vocab_size_, -1);
   for (size_t k = 0; k < added_.size(); ++k)
     if (added_index_[added_[k].id] < 0) added_index_[added_[k].id] = int32_t(k);
+  added_ids_.clear();
+  for (const auto& a : added_) added_ids_.emplace(a.content, a.id);  // first content wins
   std::vector<AddedToken> raw, norm;
   // As HF: tokens with normalized=false are matched on the raw text first, then those with
   // normalized=true on the remaining (normalized) pieces.
@@ -542,8 +544,8 @@ std::string Tokenizer::token_text(int32_t id) const {
 }
 
 int32_t Tokenizer::token_id(std::string_view token) const {
-  for (const auto& a : added_)
-    if (a.content == token) return a.id;
+  auto it = added_ids_.find(token);  // added tokens first, as HF's token_to_id
+  if (it != added_ids_.end()) return it->second;
   return bpe_->token_id(token);
 }
 

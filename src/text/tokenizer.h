@@ -75,6 +75,7 @@ class Tokenizer {
   std::vector<AddedToken> added_;
   AddedTokenMatcher raw_matcher_, normalized_matcher_;
   std::vector<int32_t> added_index_;      // id -> index in added_ or -1
+  TokenMap added_ids_;                    // content -> id (first occurrence)
   std::vector<int32_t> prefix_, suffix_;  // post-processor ids around the sequence
   bool byte_level_decoder_ = false;
   bool has_decoder_ = false;
