@@ -135,6 +135,9 @@ void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool
   DSV3_CHECK(M >= 0, "matmul: negative row count ", M);
   const int64_t N = W.rows(), K = W.cols();
   if (M == 0 || N == 0) return;
+  // Below ~64K multiply-adds a thread hand-off costs more than it saves (results do not depend
+  // on the split, so this only changes speed).
+  if (M * N * K < (int64_t(1) << 16)) pool = nullptr;
   const KernelTable& t = table();
   const DType wt = W.dtype;
   const void* w = W.data;
@@ -163,6 +166,7 @@ void gate_up_silu(const float* x, const TensorView& Wg, const TensorView& Wu, fl
              "gate_up_silu: gate ", dtype_name(Wg.dtype), shape_string(Wg), " and up ",
              dtype_name(Wu.dtype), shape_string(Wu), " differ");
   const int64_t N = Wg.rows(), K = Wg.cols();
+  if (2 * N * K < (int64_t(1) << 16)) pool = nullptr;  // too small to be worth a hand-off
   const KernelTable& t = table();
   parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
     t.gate_up_rows(x, Wg.data, Wu.data, Wg.dtype, K, h, n0, n1);

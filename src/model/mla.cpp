@@ -78,6 +78,9 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
   // Work items: (sequence, head) pairs, split over threads; each output row of o depends only on
   // its own item, so the split never changes results.
   const int64_t n_items = int64_t(seqs.size()) * H;
+  int64_t work = 0;  // multiply-adds of the attention loops; small work runs on the caller
+  for (const SeqRows& sq : seqs) work += sq.n * (sq.start + sq.n) * H * (absorbed ? 3 * r : dn + dr + dv);
+  ThreadPool* attn_pool = work < (int64_t(1) << 16) ? nullptr : pool;
   if (!absorbed) {
     // Decompress k_nope and v for every cached token of every sequence: kvb [T, H * (dn + dv)].
     std::vector<std::vector<float>> kvb(seqs.size());
@@ -89,7 +92,7 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
       kvb[q_i].resize(size_t(T * H * (dn + dv)));
       kernels::matmul(ckv.data(), T, w.kv_b_proj, kvb[q_i].data(), pool);
     }
-    parallel_for(pool, n_items, [&](int64_t i0, int64_t i1) {
+    parallel_for(attn_pool, n_items, [&](int64_t i0, int64_t i1) {
       std::vector<float> p;
       for (int64_t item = i0; item < i1; ++item) {
         const SeqRows& sq = seqs[size_t(item / H)];
@@ -115,7 +118,7 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
       }
     });
   } else {
-    parallel_for(pool, n_items, [&](int64_t i0, int64_t i1) {
+    parallel_for(attn_pool, n_items, [&](int64_t i0, int64_t i1) {
       std::vector<float> p, q_abs(static_cast<size_t>(r)), latv(static_cast<size_t>(r)), wrow(static_cast<size_t>(r));
       for (int64_t item = i0; item < i1; ++item) {
         const SeqRows& sq = seqs[size_t(item / H)];
