@@ -9,6 +9,10 @@
 
 #include <immintrin.h>
 
+// GCC 12 warns about the deliberately undefined registers inside some AVX-512 intrinsics.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <cstring>
 
 #include "kernels/kernel_table.h"
