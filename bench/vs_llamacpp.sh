@@ -83,6 +83,26 @@ for ty in ${TYPES//,/ }; do
     log "converting $MODEL to $f"
     "$VENV/bin/python" "$LLAMA_DIR/convert_hf_to_gguf.py" "$MODEL" --outtype "$ty" --outfile "$f.tmp" \
       > "$OUT/convert-$ty.log" 2>&1 || { tail -20 "$OUT/convert-$ty.log" >&2; exit 1; }
+    # llama.cpp (src/models/deepseek2.cpp) treats deepseek2 as "lite" (no q_lora, key
+    # attention.q_lora_rank optional) only when n_layer is 26 or 27; a V2-Lite-shaped model with
+    # other depths fails to load ("key not found: deepseek2.attention.q_lora_rank") unless the
+    # key is present: add q_lora_rank = 0, which selects the same q_proj path.
+    if "$VENV/bin/python" -c "import json,sys; c=json.load(open(sys.argv[1]+'/config.json')); \
+        sys.exit(0 if c.get('q_lora_rank') is None and c['num_hidden_layers'] not in (26, 27) else 1)" "$MODEL"; then
+      log "adding deepseek2.attention.q_lora_rank = 0 to $f"
+      "$VENV/bin/python" - "$f.tmp" "$f.tmp2" "$LLAMA_DIR/gguf-py" <<'PY' > /dev/null 2>&1
+import sys
+sys.path.insert(0, sys.argv[3])
+import gguf
+from gguf.scripts.gguf_new_metadata import copy_with_new_metadata, MetadataDetails
+reader = gguf.GGUFReader(sys.argv[1], "r")
+arch = reader.fields["general.architecture"].contents()
+writer = gguf.GGUFWriter(sys.argv[2], arch=arch, endianess=reader.endianess)
+copy_with_new_metadata(reader, writer, {
+    f"{arch}.attention.q_lora_rank": MetadataDetails(gguf.GGUFValueType.UINT32, 0)}, [])
+PY
+      mv "$f.tmp2" "$f.tmp"
+    fi
     mv "$f.tmp" "$f"
   fi
 done
