@@ -87,7 +87,8 @@ const Shape kShapes[] = {{1, 1, 1},     {1, 3, 8},      {1, 17, 33},    {2, 5, 3
                          {3, 7, 100},   {4, 9, 17},     {5, 16, 64},    {6, 11, 15},
                          {7, 33, 129},  {9, 8, 16},     {1, 64, 2048},  {2, 40, 1408},
                          {16, 40, 300}, {33, 19, 257},  {64, 50, 200},  {13, 70, 2049},
-                         {1, 1000, 24}, {70, 3, 130}};
+                         {1, 1000, 24}, {70, 3, 130},  {8, 29, 45},    {10, 13, 1},
+                         {20, 5, 0},    {2, 5, 0}};
 const DType kDTypes[] = {DType::F32, DType::BF16, DType::F16};
 
 TEST(Kernels, IsaNamesAndSelection) {
@@ -99,7 +100,10 @@ TEST(Kernels, IsaNamesAndSelection) {
   Isa dummy;
   EXPECT_FALSE(parse_isa("sse9", &dummy));
   EXPECT_TRUE(isa_supported(Isa::Portable));
-  for_each_isa([](Isa isa) { EXPECT_EQ(current_isa(), isa); });
+  for_each_isa([](Isa isa) {
+    EXPECT_EQ(current_isa(), isa);
+    EXPECT_EQ(packed_min_rows() > 0, isa == Isa::Avx512);
+  });
   // DSV3_ISA resolution: unset -> best supported; a name -> that path; junk -> error.
   EXPECT_EQ(resolve_isa(nullptr), supported_isas().back());
   EXPECT_EQ(resolve_isa(""), supported_isas().back());
@@ -175,9 +179,9 @@ TEST(Kernels, MatmulExactOnIntegers) {
 }
 
 // Thread count never changes a bit. Nor does batching: a row of y depends only on its row of
-// x and on the summation scheme, which is "lane partials + tree" for M < 16 (and for every M
-// on AVX2/portable) and "sequential FMA over k" for the AVX-512 packed prefill (M >= 16).
-bool packed_scheme(int64_t M) { return current_isa() == Isa::Avx512 && M >= 16; }
+// x and on the summation scheme, which is "lane partials + tree" for small M (and for every M
+// on AVX2/portable) and "sequential FMA over k" for the AVX-512 packed prefill.
+bool packed_scheme(int64_t M) { return packed_min_rows() > 0 && M >= packed_min_rows(); }
 
 TEST(Kernels, MatmulBitIdenticalAcrossThreadsAndBatches) {
   std::mt19937 rng(3);
@@ -199,7 +203,7 @@ TEST(Kernels, MatmulBitIdenticalAcrossThreadsAndBatches) {
         EXPECT_EQ(0, std::memcmp(y0.data(), y2.data(), y0.size() * 4));
         EXPECT_EQ(0, std::memcmp(y0.data(), y3.data(), y0.size() * 4));
         // Sub-batches [m0, m0 + Ms) under the same scheme give the same rows.
-        for (int64_t Ms : {1, 2, 4, 5, 16, 23, 40}) {
+        for (int64_t Ms : {1, 2, 4, 5, 8, 9, 16, 23, 40}) {
           if (Ms > s.M || packed_scheme(Ms) != packed_scheme(s.M)) continue;
           const int64_t m0 = (s.M - Ms) / 2;
           std::vector<float> ys(size_t(Ms * s.N));
@@ -212,7 +216,7 @@ TEST(Kernels, MatmulBitIdenticalAcrossThreadsAndBatches) {
 
 // Widening of F16 (every finite code, subnormals included) and BF16 weights is exact in every
 // path: y = I * W^T gives W back, both with M = 1 (matvec) and M = K = 19 (prefill: packed
-// on AVX-512, widened tiles elsewhere), and M = 7 (widened tiles everywhere).
+// on AVX-512, widened tiles elsewhere), and M = 7 (below the packed threshold: widened tiles).
 TEST(Kernels, HalfWeightWideningExact) {
   for (DType dt : {DType::F16, DType::BF16}) {
     std::vector<uint16_t> codes;
@@ -226,6 +230,7 @@ TEST(Kernels, HalfWeightWideningExact) {
     std::vector<float> eye(size_t(K * K), 0.f);
     for (int64_t k = 0; k < K; ++k) eye[size_t(k * K + k)] = 1.f;
     for_each_isa([&](Isa) {
+      ASSERT_TRUE(packed_min_rows() == 0 || packed_min_rows() > 7);
       std::vector<float> y(static_cast<size_t>(K * N)), y7(static_cast<size_t>(7 * N)),
           y1(static_cast<size_t>(N));
       matmul(eye.data(), K, W, y.data(), nullptr);

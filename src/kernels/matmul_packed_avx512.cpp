@@ -150,7 +150,7 @@ void pack_xt(const float* x, int64_t M, int64_t K, int64_t b0, int64_t b1, float
 }  // namespace
 
 void add_packed_avx512(KernelTable* t) {
-  t->packed_min_m = 16;
+  t->packed_min_m = 8;
   t->packed_block_rows = kB;
   t->pack_xt = &pack_xt;
   t->matmul_packed_rows = &matmul_packed_rows;

@@ -129,6 +129,11 @@ void set_isa(Isa isa) {
   g_table.store(&table_for(isa));
 }
 
+int64_t packed_min_rows() {
+  const KernelTable& t = table();
+  return t.matmul_packed_rows ? t.packed_min_m : 0;
+}
+
 void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool) {
   if (W.dtype == DType::F8_E4M3) return matmul_fp8(x, M, W, y, pool);  // FP8 issue
   check_weight(W, "matmul");

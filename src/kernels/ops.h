@@ -19,11 +19,15 @@ namespace dsv3::kernels {
 // y[m, n] = sum_k x[m, k] * W[n, k] for m < M, n < N (N = W.rows(), K = W.cols()).
 // x: [M, K] fp32, y: [M, N] fp32. Accumulates in fp32. Threads split the N rows of W.
 // Each y[m, n] depends only on row m of x, row n of W and the summation scheme, never on the
-// thread count or on the other rows: lane partial sums + a fixed tree for M < 16 (decode:
-// weights streamed once, widened in registers), and on AVX-512 for M >= 16 a sequential FMA
-// chain over k (prefill: x packed once, 32x12 register tiles). Error vs matmul_ref is
-// within 1e-5 * sum_k |x w| (tests/kernels_test.cpp). F8_E4M3 goes to matmul_fp8.h.
+// thread count or on the other rows: lane partial sums + a fixed tree for small M (decode:
+// weights streamed once, widened in registers), and on AVX-512 for M >= packed_min_rows() a
+// sequential FMA chain over k (prefill: x packed once, 32x12 register tiles). Error vs
+// matmul_ref is within 1e-5 * sum_k |x w| (tests/kernels_test.cpp). F8_E4M3 goes to
+// matmul_fp8.h.
 void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool);
+// The M from which matmul uses the packed (sequential-FMA) scheme on the current ISA; 0 if
+// the ISA has no packed path.
+int64_t packed_min_rows();
 void matmul_ref(const float* x, int64_t M, const TensorView& W, float* y);
 
 // Reads row `r` of a 2-D weight (any supported dtype) into fp32 `out` (W.cols() values).
