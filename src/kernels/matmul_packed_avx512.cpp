@@ -1,4 +1,4 @@
-// AVX-512 prefill matmul (M >= 16) in outer-product form: x is packed once per call into
+// AVX-512 prefill matmul (M >= 8) in outer-product form: x is packed once per call into
 // row blocks transposed to [K][32] ("xT"), and each 16- or 32-row block is multiplied by 12
 // weight rows at a time, broadcasting one weight value per (row, k) and accumulating 16 rows
 // of y per register: 24 accumulators, no horizontal sums, weights read in their stored dtype
