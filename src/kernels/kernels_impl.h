@@ -11,7 +11,9 @@
 // Determinism: every matmul output y[m, n] is one fp32 dot product computed as L lane-partial
 // sums over k = lane (mod L) in increasing k (masked tail lanes add exact zeros), then V::hsum.
 // Tiles only decide which dots run together, never the order inside one, so the result does
-// not depend on the thread split. M <= 3 and M >= 4 share this order too.
+// not depend on the thread split. M <= 3 (direct) and M >= 4 (widened tiles) share this order
+// too. (The AVX-512 packed prefill, matmul_packed_avx512.cpp, takes over from
+// KernelTable::packed_min_m rows with a different, equally fixed order.)
 #pragma once
 #include <cstdint>
 
@@ -188,7 +190,7 @@ inline void tile_part_mr(int mr, const float* x, int64_t K, const float* w, int6
   }
 }
 
-// Prefill blocking (M >= 4): kMc rows of x at a time (kept in L2), NR weight rows at a time
+// Small-batch / fallback prefill blocking (M >= 4): kMc rows of x at a time (kept in L2), NR weight rows at a time
 // (widened once per row block into scratch unless already fp32), K in blocks of kKc so the
 // weight slice stays in L1 while every MR-row tile of the block passes over it.
 constexpr int64_t kMc = 48;   // multiple of every V::MR; kMc * NR * L <= kPartFloats
