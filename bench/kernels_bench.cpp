@@ -1,8 +1,8 @@
 // Kernel benchmarks against the roofline: a memory-read-bandwidth probe, a peak-FMA probe,
 // decode matvec (M = 1) at DeepSeek-V2-Lite shapes reporting bytes/s of weights streamed,
-// and prefill matmul (M = 64..512) reporting FLOP/s. Weight sets larger than the L3 cache are cycled so
-// matvec numbers are DRAM numbers, not cache numbers. Each benchmark runs on the ISA chosen
-// by the dispatcher (DSV3_ISA=avx2|portable to force another) with 1 or 2 pool threads.
+// and prefill matmul (M = 64..512) reporting FLOP/s. Weight sets larger than the L3 cache are
+// cycled so matvec numbers are DRAM numbers, not cache numbers. Each benchmark runs on the ISA
+// chosen by the dispatcher (DSV3_ISA=avx2|portable to force another) with 1 or 2 pool threads.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
@@ -163,8 +163,8 @@ void BM_Matvec(benchmark::State& state) {
 // lm_head 102400x2048.
 void matvec_args(benchmark::internal::Benchmark* b) {
   for (int dt : {1, 0})
-    for (auto nk : std::vector<std::pair<int, int>>{{2048, 2048}, {1408, 2048}, {2048, 1408},
-                                                    {102400, 2048}})
+    for (auto nk :
+         std::vector<std::pair<int, int>>{{2048, 2048}, {1408, 2048}, {2048, 1408}, {102400, 2048}})
       for (int t : {1, 2}) b->Args({dt, nk.first, nk.second, t});
 }
 BENCHMARK(BM_Matvec)->Apply(matvec_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -200,8 +200,8 @@ void BM_Matmul(benchmark::State& state) {
     kernels::matmul(x.data(), M, ws.views[0], y.data(), &pool);
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["FLOP/s"] = benchmark::Counter(double(2 * M * N * K),
-                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(double(2 * M * N * K), benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::string(kernels::isa_name(kernels::current_isa())) + " " +
                  std::string(dtype_name(dt)));
 }

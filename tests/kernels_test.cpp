@@ -56,7 +56,8 @@ Weight make_weight(DType dt, int64_t N, int64_t K, const std::vector<float>& val
     if (dt == DType::F32) {
       std::memcpy(w.bytes.data() + 4 * i, &vals[size_t(i)], 4);
     } else {
-      const uint16_t h = dt == DType::BF16 ? f32_to_bf16(vals[size_t(i)]) : f32_to_f16(vals[size_t(i)]);
+      const uint16_t h =
+          dt == DType::BF16 ? f32_to_bf16(vals[size_t(i)]) : f32_to_f16(vals[size_t(i)]);
       std::memcpy(w.bytes.data() + 2 * i, &h, 2);
       w.f[size_t(i)] = dt == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);
     }
@@ -83,12 +84,11 @@ struct Shape {
 };
 // Odd and tiny shapes (tails in K and N, M around the decode/prefill switch at 3/4 and the
 // register tiles), plus a few model-like ones.
-const Shape kShapes[] = {{1, 1, 1},     {1, 3, 8},      {1, 17, 33},    {2, 5, 31},
-                         {3, 7, 100},   {4, 9, 17},     {5, 16, 64},    {6, 11, 15},
-                         {7, 33, 129},  {9, 8, 16},     {1, 64, 2048},  {2, 40, 1408},
-                         {16, 40, 300}, {33, 19, 257},  {64, 50, 200},  {13, 70, 2049},
-                         {1, 1000, 24}, {70, 3, 130},  {8, 29, 45},    {10, 13, 1},
-                         {20, 5, 0},    {2, 5, 0}};
+const Shape kShapes[] = {{1, 1, 1},      {1, 3, 8},     {1, 17, 33},   {2, 5, 31},    {3, 7, 100},
+                         {4, 9, 17},     {5, 16, 64},   {6, 11, 15},   {7, 33, 129},  {9, 8, 16},
+                         {1, 64, 2048},  {2, 40, 1408}, {16, 40, 300}, {33, 19, 257}, {64, 50, 200},
+                         {13, 70, 2049}, {1, 1000, 24}, {70, 3, 130},  {8, 29, 45},   {10, 13, 1},
+                         {20, 5, 0},     {2, 5, 0}};
 const DType kDTypes[] = {DType::F32, DType::BF16, DType::F16};
 
 TEST(Kernels, IsaNamesAndSelection) {
@@ -181,15 +181,16 @@ TEST(Kernels, MatmulExactOnIntegers) {
 // Thread count never changes a bit. Nor does batching: a row of y depends only on its row of
 // x and on the summation scheme, which is "lane partials + tree" for small M (and for every M
 // on AVX2/portable) and "sequential FMA over k" for the AVX-512 packed prefill.
-bool packed_scheme(int64_t M) { return packed_min_rows() > 0 && M >= packed_min_rows(); }
+bool packed_scheme(int64_t M) {
+  return packed_min_rows() > 0 && M >= packed_min_rows();
+}
 
 TEST(Kernels, MatmulBitIdenticalAcrossThreadsAndBatches) {
   std::mt19937 rng(3);
   ThreadPool p1(1, false), p2(2, false), p3(3, false);
   for_each_isa([&](Isa) {
     for (const Shape& s : {Shape{1, 100, 2049}, Shape{5, 37, 300}, Shape{64, 203, 130},
-                           Shape{3, 1000, 64}, Shape{2, 3, 8}, Shape{70, 50, 33},
-                           Shape{17, 13, 7}})
+                           Shape{3, 1000, 64}, Shape{2, 3, 8}, Shape{70, 50, 33}, Shape{17, 13, 7}})
       for (DType dt : kDTypes) {
         SCOPED_TRACE(str("M=", s.M, " N=", s.N, " K=", s.K, " ", dtype_name(dt)));
         const auto x = uniform(s.M * s.K, rng);
@@ -274,7 +275,8 @@ TEST(Kernels, DotMatchesReference) {
       double S = 0;
       for (int64_t i = 0; i < n; ++i) S += std::fabs(double(a[size_t(i)]) * b[size_t(i)]);
       EXPECT_LE(std::fabs(double(dot(a.data(), b.data(), n)) - dot_ref(a.data(), b.data(), n)),
-                1e-5 * S + 1e-30) << "n=" << n;
+                1e-5 * S + 1e-30)
+          << "n=" << n;
       const auto ai = small_ints(n, rng), bi = small_ints(n, rng);
       EXPECT_EQ(dot(ai.data(), bi.data(), n), dot_ref(ai.data(), bi.data(), n)) << "n=" << n;
     }
@@ -368,8 +370,8 @@ TEST(Kernels, GateUpSiluMatchesUnfused) {
   std::mt19937 rng(19);
   ThreadPool p2(2, false);
   for_each_isa([&](Isa) {
-    for (const Shape& s : {Shape{1, 1, 8}, Shape{1, 19, 33}, Shape{1, 1408 / 8, 2048},
-                           Shape{1, 37, 1408}})
+    for (const Shape& s :
+         {Shape{1, 1, 8}, Shape{1, 19, 33}, Shape{1, 1408 / 8, 2048}, Shape{1, 37, 1408}})
       for (DType dt : kDTypes) {
         const auto x = uniform(s.K, rng);
         const Weight g = make_weight(dt, s.N, s.K, uniform(s.N * s.K, rng));
@@ -390,7 +392,8 @@ TEST(Kernels, GateUpSiluMatchesUnfused) {
             Su += std::fabs(double(x[size_t(k)]) * u.f[size_t(n * s.K + k)]);
           }
           const double tol = 1.1 * 1e-5 * Sg * std::fabs(uy[size_t(n)]) +
-                             1e-5 * Su * std::fabs(gy[size_t(n)]) + 1e-6 * std::fabs(hr[size_t(n)]) + 1e-30;
+                             1e-5 * Su * std::fabs(gy[size_t(n)]) +
+                             1e-6 * std::fabs(hr[size_t(n)]) + 1e-30;
           ASSERT_LE(std::fabs(double(h[size_t(n)]) - hr[size_t(n)]), tol) << "n=" << n;
         }
       }

@@ -21,7 +21,9 @@
 
 namespace dsv3::kernels::detail {
 
-static inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t imin(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 template <class V>
 struct LoadF32 {
@@ -93,13 +95,26 @@ template <class V, int NR, class WL>
 inline void tile_mr(int mr, const float* x, int64_t K, const typename WL::T* w, float* y,
                     int64_t ldy) {
   switch (mr) {
-    case 1: tile<V, 1, NR, WL>(x, K, w, y, ldy); break;
-    case 2: if constexpr (V::MR >= 2) tile<V, 2, NR, WL>(x, K, w, y, ldy); break;
-    case 3: if constexpr (V::MR >= 3) tile<V, 3, NR, WL>(x, K, w, y, ldy); break;
-    case 4: if constexpr (V::MR >= 4) tile<V, 4, NR, WL>(x, K, w, y, ldy); break;
-    case 5: if constexpr (V::MR >= 5) tile<V, 5, NR, WL>(x, K, w, y, ldy); break;
-    case 6: if constexpr (V::MR >= 6) tile<V, 6, NR, WL>(x, K, w, y, ldy); break;
-    default: break;
+    case 1:
+      tile<V, 1, NR, WL>(x, K, w, y, ldy);
+      break;
+    case 2:
+      if constexpr (V::MR >= 2) tile<V, 2, NR, WL>(x, K, w, y, ldy);
+      break;
+    case 3:
+      if constexpr (V::MR >= 3) tile<V, 3, NR, WL>(x, K, w, y, ldy);
+      break;
+    case 4:
+      if constexpr (V::MR >= 4) tile<V, 4, NR, WL>(x, K, w, y, ldy);
+      break;
+    case 5:
+      if constexpr (V::MR >= 5) tile<V, 5, NR, WL>(x, K, w, y, ldy);
+      break;
+    case 6:
+      if constexpr (V::MR >= 6) tile<V, 6, NR, WL>(x, K, w, y, ldy);
+      break;
+    default:
+      break;
   }
 }
 
@@ -130,8 +145,8 @@ void widen_rows(const typename WL::T* W, int64_t K, int64_t n, int64_t nr, float
 // `part` (MR * NR * L floats, exact copies), so blocking does not change any bit: the result
 // equals tile<V, MR, NR>. `last` (k1 == K) adds the masked tail and writes y.
 template <class V, int MR, int NR>
-inline void tile_part(const float* x, int64_t K, const float* w, int64_t k0, int64_t k1,
-                      bool first, bool last, float* part, float* y, int64_t ldy) {
+inline void tile_part(const float* x, int64_t K, const float* w, int64_t k0, int64_t k1, bool first,
+                      bool last, float* part, float* y, int64_t ldy) {
   using R = typename V::R;
   R acc[MR][NR];
 #pragma GCC unroll 8
@@ -177,22 +192,35 @@ inline void tile_part(const float* x, int64_t K, const float* w, int64_t k0, int
 }
 
 template <class V, int NR>
-inline void tile_part_mr(int mr, const float* x, int64_t K, const float* w, int64_t k0,
-                         int64_t k1, bool first, bool last, float* part, float* y, int64_t ldy) {
+inline void tile_part_mr(int mr, const float* x, int64_t K, const float* w, int64_t k0, int64_t k1,
+                         bool first, bool last, float* part, float* y, int64_t ldy) {
   switch (mr) {
-    case 1: tile_part<V, 1, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
-    case 2: if constexpr (V::MR >= 2) tile_part<V, 2, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
-    case 3: if constexpr (V::MR >= 3) tile_part<V, 3, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
-    case 4: if constexpr (V::MR >= 4) tile_part<V, 4, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
-    case 5: if constexpr (V::MR >= 5) tile_part<V, 5, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
-    case 6: if constexpr (V::MR >= 6) tile_part<V, 6, NR>(x, K, w, k0, k1, first, last, part, y, ldy); break;
-    default: break;
+    case 1:
+      tile_part<V, 1, NR>(x, K, w, k0, k1, first, last, part, y, ldy);
+      break;
+    case 2:
+      if constexpr (V::MR >= 2) tile_part<V, 2, NR>(x, K, w, k0, k1, first, last, part, y, ldy);
+      break;
+    case 3:
+      if constexpr (V::MR >= 3) tile_part<V, 3, NR>(x, K, w, k0, k1, first, last, part, y, ldy);
+      break;
+    case 4:
+      if constexpr (V::MR >= 4) tile_part<V, 4, NR>(x, K, w, k0, k1, first, last, part, y, ldy);
+      break;
+    case 5:
+      if constexpr (V::MR >= 5) tile_part<V, 5, NR>(x, K, w, k0, k1, first, last, part, y, ldy);
+      break;
+    case 6:
+      if constexpr (V::MR >= 6) tile_part<V, 6, NR>(x, K, w, k0, k1, first, last, part, y, ldy);
+      break;
+    default:
+      break;
   }
 }
 
-// Small-batch / fallback prefill blocking (M >= 4): kMc rows of x at a time (kept in L2), NR weight rows at a time
-// (widened once per row block into scratch unless already fp32), K in blocks of kKc so the
-// weight slice stays in L1 while every MR-row tile of the block passes over it.
+// Small-batch / fallback prefill blocking (M >= 4): kMc rows of x at a time (kept in L2), NR weight
+// rows at a time (widened once per row block into scratch unless already fp32), K in blocks of kKc
+// so the weight slice stays in L1 while every MR-row tile of the block passes over it.
 constexpr int64_t kMc = 48;   // multiple of every V::MR; kMc * NR * L <= kPartFloats
 constexpr int64_t kKc = 512;  // multiple of every V::L
 
@@ -203,8 +231,8 @@ void matmul_rows_t(const float* x, int64_t M, const typename WL::T* W, int64_t N
   if (M == 2) return matmul_direct<V, 2, V::NR2, WL>(x, W, N, K, y, n0, n1);
   if (M == 3) return matmul_direct<V, 3, V::NR2, WL>(x, W, N, K, y, n0, n1);
   constexpr bool kF32 = sizeof(typename WL::T) == 4;
-  float* part = scratch;                      // kPartFloats
-  float* wbuf = scratch + kPartFloats;        // kScratchRows * K
+  float* part = scratch;                // kPartFloats
+  float* wbuf = scratch + kPartFloats;  // kScratchRows * K
   for (int64_t mb = 0; mb < M; mb += kMc) {
     const int64_t me = imin(M, mb + kMc);
     for (int64_t nb = n0; nb < n1; nb += V::NR) {
@@ -238,19 +266,20 @@ void matmul_rows_t(const float* x, int64_t M, const typename WL::T* W, int64_t N
 }
 
 template <class V>
-void matmul_rows(const float* x, int64_t M, const void* W, DType wt, int64_t N, int64_t K,
-                 float* y, int64_t n0, int64_t n1, float* scratch) {
+void matmul_rows(const float* x, int64_t M, const void* W, DType wt, int64_t N, int64_t K, float* y,
+                 int64_t n0, int64_t n1, float* scratch) {
   switch (wt) {
     case DType::F32:
       return matmul_rows_t<V, LoadF32<V>>(x, M, static_cast<const float*>(W), N, K, y, n0, n1,
                                           scratch);
     case DType::BF16:
-      return matmul_rows_t<V, LoadBF16<V>>(x, M, static_cast<const uint16_t*>(W), N, K, y, n0,
-                                           n1, scratch);
+      return matmul_rows_t<V, LoadBF16<V>>(x, M, static_cast<const uint16_t*>(W), N, K, y, n0, n1,
+                                           scratch);
     case DType::F16:
-      return matmul_rows_t<V, LoadF16<V>>(x, M, static_cast<const uint16_t*>(W), N, K, y, n0,
-                                          n1, scratch);
-    default: return;  // ops.cpp validates the dtype before dispatching
+      return matmul_rows_t<V, LoadF16<V>>(x, M, static_cast<const uint16_t*>(W), N, K, y, n0, n1,
+                                          scratch);
+    default:
+      return;  // ops.cpp validates the dtype before dispatching
   }
 }
 
@@ -306,7 +335,8 @@ void gate_up_rows(const float* x, const void* Wg, const void* Wu, DType wt, int6
     case DType::F16:
       return gate_up_t<V, LoadF16<V>>(x, static_cast<const uint16_t*>(Wg),
                                       static_cast<const uint16_t*>(Wu), K, h, n0, n1);
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -359,7 +389,8 @@ void rmsnorm_row(const float* x, int64_t n, const void* w, DType wt, float eps, 
       return rmsnorm_row_t<V, LoadBF16<V>>(x, n, static_cast<const uint16_t*>(w), eps, y);
     case DType::F16:
       return rmsnorm_row_t<V, LoadF16<V>>(x, n, static_cast<const uint16_t*>(w), eps, y);
-    default: return;
+    default:
+      return;
   }
 }
 

@@ -33,7 +33,9 @@ struct WF16 {
   using T = uint16_t;
 };
 
-inline __m512 bcast_one(const float* p) { return _mm512_set1_ps(*p); }
+inline __m512 bcast_one(const float* p) {
+  return _mm512_set1_ps(*p);
+}
 inline __m512 bcast_one_bf16(const uint16_t* p) {
   return _mm512_castsi512_ps(_mm512_set1_epi32(int32_t(uint32_t(*p) << 16)));
 }
@@ -120,8 +122,8 @@ void packed_rows_t(const float* xT, int64_t M, const typename WB::T* W, int64_t 
   }
 }
 
-void matmul_packed_rows(const float* xT, int64_t M, const void* W, DType wt, int64_t N,
-                        int64_t K, float* y, int64_t n0, int64_t n1) {
+void matmul_packed_rows(const float* xT, int64_t M, const void* W, DType wt, int64_t N, int64_t K,
+                        float* y, int64_t n0, int64_t n1) {
   switch (wt) {
     case DType::F32:
       return packed_rows_t<WF32>(xT, M, static_cast<const float*>(W), N, K, y, n0, n1);
@@ -129,7 +131,8 @@ void matmul_packed_rows(const float* xT, int64_t M, const void* W, DType wt, int
       return packed_rows_t<WBF16>(xT, M, static_cast<const uint16_t*>(W), N, K, y, n0, n1);
     case DType::F16:
       return packed_rows_t<WF16>(xT, M, static_cast<const uint16_t*>(W), N, K, y, n0, n1);
-    default: return;
+    default:
+      return;
   }
 }
 

@@ -20,9 +20,12 @@ namespace {
 
 const KernelTable& table_for(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return detail::table_avx512();
-    case Isa::Avx2: return detail::table_avx2();
-    default: return detail::table_portable();
+    case Isa::Avx512:
+      return detail::table_avx512();
+    case Isa::Avx2:
+      return detail::table_avx2();
+    default:
+      return detail::table_portable();
   }
 }
 
@@ -53,7 +56,9 @@ float* scratch(int64_t n) {
   return buf.data();
 }
 
-bool matmul_dtype(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16; }
+bool matmul_dtype(DType t) {
+  return t == DType::F32 || t == DType::BF16 || t == DType::F16;
+}
 
 void check_weight(const TensorView& W, const char* what) {
   DSV3_CHECK(W.ndim == 2, what, ": weight must be 2-D, got ", W.ndim, "-D ", shape_string(W));
@@ -68,9 +73,12 @@ constexpr int64_t kRowGrain = 48;  // rows per thread chunk: a multiple of every
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    default: return "portable";
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Avx2:
+      return "avx2";
+    default:
+      return "portable";
   }
 }
 
@@ -85,6 +93,7 @@ bool parse_isa(std::string_view s, Isa* out) {
 
 bool isa_supported(Isa isa) {
 #if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();  // idempotent; makes the checks valid even before main()
   switch (isa) {
     case Isa::Avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -93,7 +102,8 @@ bool isa_supported(Isa isa) {
     case Isa::Avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
              __builtin_cpu_supports("f16c");
-    default: return true;
+    default:
+      return true;
   }
 #else
   return isa == Isa::Portable;
@@ -152,15 +162,19 @@ void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool
     if (int64_t(xT_buf.size()) < nblocks * B * K) xT_buf.resize(size_t(nblocks * B * K));
     float* xT = xT_buf.data();
     parallel_for(pool, nblocks, [&](int64_t b0, int64_t b1) { t.pack_xt(x, M, K, b0, b1, xT); });
-    parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
-      t.matmul_packed_rows(xT, M, w, wt, N, K, y, n0, n1);
-    }, kRowGrain);
+    parallel_for(
+        pool, N,
+        [&](int64_t n0, int64_t n1) { t.matmul_packed_rows(xT, M, w, wt, N, K, y, n0, n1); },
+        kRowGrain);
     return;
   }
-  parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
-    float* s = M > 3 ? scratch(detail::kPartFloats + detail::kScratchRows * K) : nullptr;
-    t.matmul_rows(x, M, w, wt, N, K, y, n0, n1, s);
-  }, kRowGrain);
+  parallel_for(
+      pool, N,
+      [&](int64_t n0, int64_t n1) {
+        float* s = M > 3 ? scratch(detail::kPartFloats + detail::kScratchRows * K) : nullptr;
+        t.matmul_rows(x, M, w, wt, N, K, y, n0, n1, s);
+      },
+      kRowGrain);
 }
 
 void gate_up_silu(const float* x, const TensorView& Wg, const TensorView& Wu, float* h,
@@ -173,9 +187,10 @@ void gate_up_silu(const float* x, const TensorView& Wg, const TensorView& Wu, fl
   const int64_t N = Wg.rows(), K = Wg.cols();
   if (2 * N * K < (int64_t(1) << 16)) pool = nullptr;  // too small to be worth a hand-off
   const KernelTable& t = table();
-  parallel_for(pool, N, [&](int64_t n0, int64_t n1) {
-    t.gate_up_rows(x, Wg.data, Wu.data, Wg.dtype, K, h, n0, n1);
-  }, kRowGrain);
+  parallel_for(
+      pool, N,
+      [&](int64_t n0, int64_t n1) { t.gate_up_rows(x, Wg.data, Wu.data, Wg.dtype, K, h, n0, n1); },
+      kRowGrain);
 }
 
 void rmsnorm(const float* x, int64_t M, int64_t n, const TensorView& w, float eps, float* y) {
@@ -190,12 +205,20 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
   table().silu_mul(gate, up, n, out);
 }
 
-void softmax(float* x, int64_t n) { table().softmax(x, n); }
+void softmax(float* x, int64_t n) {
+  table().softmax(x, n);
+}
 
-float dot(const float* a, const float* b, int64_t n) { return table().dot(a, b, n); }
+float dot(const float* a, const float* b, int64_t n) {
+  return table().dot(a, b, n);
+}
 
-void add_inplace(float* y, const float* x, int64_t n) { table().add_inplace(y, x, n); }
+void add_inplace(float* y, const float* x, int64_t n) {
+  table().add_inplace(y, x, n);
+}
 
-void axpy(float a, const float* x, float* y, int64_t n) { table().axpy(a, x, y, n); }
+void axpy(float a, const float* x, float* y, int64_t n) {
+  table().axpy(a, x, y, n);
+}
 
 }  // namespace dsv3::kernels

@@ -11,11 +11,16 @@ namespace dsv3::kernels {
 
 float weight_at(const TensorView& w, int64_t i) {
   switch (w.dtype) {
-    case DType::F32: return w.as<float>()[i];
-    case DType::BF16: return bf16_to_f32(w.as<uint16_t>()[i]);
-    case DType::F16: return f16_to_f32(w.as<uint16_t>()[i]);
-    case DType::F8_E4M3: return fp8_weight_at(w, i / w.cols(), i % w.cols());  // FP8 issue
-    default: fail("weight_at: unsupported dtype ", dtype_name(w.dtype));
+    case DType::F32:
+      return w.as<float>()[i];
+    case DType::BF16:
+      return bf16_to_f32(w.as<uint16_t>()[i]);
+    case DType::F16:
+      return f16_to_f32(w.as<uint16_t>()[i]);
+    case DType::F8_E4M3:
+      return fp8_weight_at(w, i / w.cols(), i % w.cols());  // FP8 issue
+    default:
+      fail("weight_at: unsupported dtype ", dtype_name(w.dtype));
   }
 }
 
