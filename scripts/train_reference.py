@@ -525,14 +525,18 @@ def train(args):
     torch.manual_seed(args.seed)
     with open(TEMPLATE) as f:
         template = f.read()
-    tok = build_tokenizer(args.vocab)
+    if args.init:  # continue training a saved checkpoint (weights + expert biases; fresh AdamW)
+        model, tok, template = load_checkpoint(args.init)
+        model.train()
+    else:
+        tok = build_tokenizer(args.vocab)
+        vocab = (tok.get_vocab_size() + 63) // 64 * 64  # padded like V3's 129280 > 128815
+        c = default_config(vocab)
+        c.update(json.loads(args.config_override or "{}"))
+        model = DeepseekV3(c)
     enc = Encoder(tok, template)
-    vocab = (tok.get_vocab_size() + 63) // 64 * 64  # padded like V3's 129280 > 128815
-    c = default_config(vocab)
-    c.update(json.loads(args.config_override or "{}"))
-    model = DeepseekV3(c)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"tokenizer {tok.get_vocab_size()} tokens, vocab_size {vocab}; params {n_params} (unique)", flush=True)
+    print(f"tokenizer {tok.get_vocab_size()} tokens, vocab_size {model.config['vocab_size']}; params {n_params} (unique)", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}],
@@ -573,6 +577,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", help="checkpoint folder to write")
     ap.add_argument("--eval", help="evaluate an existing checkpoint folder")
+    ap.add_argument("--init", help="start from this checkpoint folder instead of random init")
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=32)
