@@ -17,9 +17,11 @@ is checked against this file (like llm.c's train_gpt2.py). One file, top to bott
               e_score_correction_bias, MTP tensors under model.layers.{L}.* incl. copies of
               embed_tokens and lm_head), tokenizer.json, tokenizer_config.json.
 
-Usage: train_reference.py --out models/builtin [--steps N] [--batch B] [--seed S]
-       train_reference.py --eval models/builtin [-n 200]      (greedy accuracy, MTP accuracy)
-"""
+Usage: train_reference.py --out DIR [--steps N] [--batch B] [--seed S] [--init DIR]
+       train_reference.py --eval models/builtin [-n 200]   (greedy accuracy, MTP accuracy, load)
+models/builtin/README.md gives the exact two-phase command line of the shipped model.
+Threads default to 1: on the shared, contended 2-core machine two torch threads were 10-20x
+slower per step (barrier stalls)."""
 import argparse, json, math, os, sys, time
 
 import torch
