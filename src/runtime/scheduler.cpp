@@ -2,10 +2,12 @@
 #include "runtime/scheduler.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 
 #include "core/error.h"
+#include "model/mtp.h"
 
 namespace dsv3 {
 
@@ -28,6 +30,8 @@ struct Scheduler::Seq {
   int32_t pending = -1;      // sampled token not yet run through the model
   int64_t generated = 0;
   bool done = false;
+  std::vector<float> draft_logits;  // MTP logits of the last pair (predicts the token after `pending`)
+  bool has_draft = false;
   Seq(uint64_t i, SeqRequest r) : id(i), req(std::move(r)), sampler(req.sampling) {}
 };
 
@@ -42,8 +46,12 @@ Scheduler::Scheduler(const Model& m, ThreadPool* pool, const SchedulerOptions& o
   DSV3_CHECK(opt.max_seqs > 0 && opt.max_seqs <= 1024, "--parallel must be in [1, 1024]");
   DSV3_CHECK(opt.max_queue >= 0, "--queue must be >= 0");
   DSV3_CHECK(opt.prefill_chunk > 0, "prefill chunk must be > 0");
-  for (int64_t i = 0; i < opt.max_seqs; ++i)
+  DSV3_CHECK(opt.mtp_depth == 0 || opt.mtp_depth == 1, "the server drafts at most 1 MTP token per step");
+  DSV3_CHECK(opt.mtp_depth == 0 || !m.mtp.empty(), "MTP requested but the checkpoint has no MTP module");
+  for (int64_t i = 0; i < opt.max_seqs; ++i) {
     slots_.push_back(std::make_unique<KvCache>(m.config, m.config.num_hidden_layers, opt.ctx, opt.kv_dtype));
+    if (opt.mtp_depth > 0) mtp_slots_.push_back(std::make_unique<KvCache>(m.config, 1, opt.ctx, opt.kv_dtype));
+  }
   slot_used_.assign(size_t(opt.max_seqs), false);
   stats_.kv_tokens_capacity = opt.max_seqs * opt.ctx;
   thread_ = std::thread([this] { worker(); });
@@ -135,6 +143,7 @@ void Scheduler::worker() {
         s->slot = it - slot_used_.begin();
         *it = true;
         slots_[size_t(s->slot)]->set_length(0);
+        if (!mtp_slots_.empty()) mtp_slots_[size_t(s->slot)]->set_length(0);
         running_.push_back(std::move(s));
       }
       stats_.queue_length = int64_t(queue_.size());
@@ -149,14 +158,39 @@ void Scheduler::worker() {
   }
 }
 
+void Scheduler::mtp_catch_up(Seq& s, const float* hidden, const std::vector<int32_t>& next, int64_t start) {
+  KvCache& mc = *mtp_slots_[size_t(s.slot)];
+  mc.set_length(start);
+  s.draft_logits.resize(static_cast<size_t>(m_.config.vocab_size));
+  mtp_forward(m_, 0, mc, hidden, next.data(), int64_t(next.size()), start, s.draft_logits.data(), pool_, opt_.fwd);
+  s.has_draft = true;
+}
+
 void Scheduler::step(std::vector<Seq*>& active) {
-  const int64_t V = m_.config.vocab_size;
-  // Decoding sequences first (one row each), then prompt chunks within the prefill budget.
+  const int64_t V = m_.config.vocab_size, D = m_.config.hidden_size;
+  const bool mtp = opt_.mtp_depth > 0;
+  // Decoding sequences first ([pending] or [pending, draft]), then prompt chunks within the
+  // prefill budget.
   std::vector<Seq*> batch;
   std::vector<int64_t> rows;
+  std::vector<std::array<int32_t, 2>> dec_tokens(active.size());
+  std::vector<std::vector<float>> q(active.size());
   int64_t budget = opt_.prefill_chunk;
-  for (Seq* s : active)
-    if (!s->done && s->prefilled == int64_t(s->req.prompt.size())) batch.push_back(s), rows.push_back(1);
+  for (Seq* s : active) {
+    if (s->done || s->prefilled != int64_t(s->req.prompt.size())) continue;
+    const size_t bi = batch.size();
+    dec_tokens[bi][0] = s->pending;
+    int64_t n = 1;
+    const KvCache& c = *slots_[size_t(s->slot)];
+    if (mtp && s->has_draft && c.length() + 2 < opt_.ctx && s->generated + 1 < s->req.max_new_tokens) {
+      s->sampler.distribution(s->draft_logits.data(), V, q[bi]);
+      dec_tokens[bi][1] = s->sampler.greedy() ? argmax(s->draft_logits.data(), V) : s->sampler.sample_from(q[bi]);
+      n = 2;
+    }
+    batch.push_back(s);
+    rows.push_back(n);
+  }
+  const size_t n_decode = batch.size();
   for (Seq* s : active) {
     const int64_t left = int64_t(s->req.prompt.size()) - s->prefilled;
     if (s->done || left == 0 || budget <= 0) continue;
@@ -166,13 +200,17 @@ void Scheduler::step(std::vector<Seq*>& active) {
     rows.push_back(n);
   }
   if (batch.empty()) return;
-  std::vector<std::vector<float>> logits(batch.size(), std::vector<float>(static_cast<size_t>(V)));
+  std::vector<std::vector<float>> logits(batch.size()), hidden(batch.size());
   std::vector<SeqChunk> chunks;
   for (size_t i = 0; i < batch.size(); ++i) {
     Seq* s = batch[i];
     KvCache* c = slots_[size_t(s->slot)].get();
-    const int32_t* toks = s->prefilled < int64_t(s->req.prompt.size()) ? s->req.prompt.data() + s->prefilled : &s->pending;
-    chunks.push_back({c, toks, rows[i], c->length(), logits[i].data(), false, nullptr});
+    const bool decode = i < n_decode;
+    const int32_t* toks = decode ? dec_tokens[i].data() : s->req.prompt.data() + s->prefilled;
+    logits[i].resize(size_t(rows[i] * V));
+    if (mtp) hidden[i].resize(size_t(rows[i] * D));
+    chunks.push_back({c, toks, rows[i], c->length(), logits[i].data(), decode && rows[i] > 1,
+                      mtp ? hidden[i].data() : nullptr});
   }
   std::string error;
   try {
@@ -180,23 +218,11 @@ void Scheduler::step(std::vector<Seq*>& active) {
   } catch (const std::exception& e) {
     error = e.what();
   }
-  int64_t produced = 0;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Seq* s = batch[i];
-    if (!error.empty()) {
-      finish(*s, FinishReason::kError, error);
-      continue;
-    }
-    const bool was_prefill = s->prefilled < int64_t(s->req.prompt.size());
-    if (was_prefill) {
-      s->prefilled += rows[i];
-      std::lock_guard<std::mutex> lk(mu_);
-      stats_.tokens_in += rows[i];
-      if (s->prefilled < int64_t(s->req.prompt.size())) continue;  // more prompt chunks to go
-    }
-    const float* lg = logits[i].data();
+  int64_t produced = 0, drafted = 0, accepted = 0;
+  // Emits one token; returns false when the sequence has ended.
+  auto emit = [&](Seq* s, const float* lg, int32_t token) {
     TokenEvent ev;
-    ev.token = s->sampler.sample(lg, V);
+    ev.token = token;
     if (s->req.top_logprobs >= 0) {
       double mx = lg[0];
       for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(lg[v]));
@@ -213,8 +239,8 @@ void Scheduler::step(std::vector<Seq*>& active) {
     }
     ++s->generated;
     ++produced;
-    s->pending = ev.token;
-    const bool eos = !s->req.ignore_eos && ev.token == m_.config.eos_token_id;
+    s->pending = token;
+    const bool eos = !s->req.ignore_eos && token == m_.config.eos_token_id;
     const bool length = s->generated >= s->req.max_new_tokens ||
                         slots_[size_t(s->slot)]->length() + 1 >= opt_.ctx;
     if (eos) ev.finish = FinishReason::kStop;
@@ -222,11 +248,62 @@ void Scheduler::step(std::vector<Seq*>& active) {
     const bool more = s->req.on_event(ev);
     if (ev.finish != FinishReason::kNone) s->done = true;
     else if (!more) finish(*s, FinishReason::kCancelled);
+    return !s->done;
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Seq* s = batch[i];
+    if (!error.empty()) {
+      finish(*s, FinishReason::kError, error);
+      continue;
+    }
+    KvCache& cache = *slots_[size_t(s->slot)];
+    if (i >= n_decode) {  // a prompt chunk
+      const int64_t begin = s->prefilled, P = int64_t(s->req.prompt.size());
+      s->prefilled += rows[i];
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        stats_.tokens_in += rows[i];
+      }
+      int32_t tok = -1;
+      if (s->prefilled == P) tok = s->sampler.sample(logits[i].data(), V);
+      if (mtp) {  // pairs (h_j, t_{j+1}) of this chunk; the last one needs the sampled token
+        std::vector<int32_t> next;
+        for (int64_t j = begin; j < s->prefilled; ++j) next.push_back(j + 1 < P ? s->req.prompt[size_t(j + 1)] : tok);
+        mtp_catch_up(*s, hidden[i].data(), next, begin);
+      }
+      if (tok >= 0) emit(s, logits[i].data(), tok);
+      continue;
+    }
+    const int64_t n0 = cache.length() - rows[i];  // position of `pending`
+    if (rows[i] == 1) {
+      const int32_t tok = s->sampler.sample(logits[i].data(), V);
+      if (mtp) mtp_catch_up(*s, hidden[i].data(), {tok}, n0);
+      emit(s, logits[i].data(), tok);
+      continue;
+    }
+    // Verify the draft: accept it (then a bonus token from the 2nd row) or emit the correction.
+    std::vector<float> p;
+    s->sampler.distribution(logits[i].data(), V, p);
+    bool ok = false;
+    const int32_t t0 = s->sampler.speculative_step(p, q[i], dec_tokens[i][1], &ok);
+    ++drafted;
+    if (!ok) {
+      cache.set_length(n0 + 1);  // roll back the rejected draft
+      mtp_catch_up(*s, hidden[i].data(), {t0}, n0);
+      emit(s, logits[i].data(), t0);
+      continue;
+    }
+    ++accepted;
+    const int32_t t1 = s->sampler.sample(logits[i].data() + V, V);
+    mtp_catch_up(*s, hidden[i].data(), {t0, t1}, n0);
+    if (emit(s, logits[i].data(), t0)) emit(s, logits[i].data() + V, t1);
   }
   const double t = now_s();
   std::lock_guard<std::mutex> lk(mu_);
   ++stats_.steps;
   stats_.tokens_out += produced;
+  stats_.mtp_drafted += drafted;
+  stats_.mtp_accepted += accepted;
   rate_window_.push_back({t, produced});
   std::erase_if(rate_window_, [&](const auto& p) { return p.first < t - 10.0; });
   int64_t n = 0;

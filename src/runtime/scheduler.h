@@ -54,12 +54,16 @@ struct SchedulerOptions {
   int64_t prefill_chunk = 256; // prompt rows per step, summed over admitted sequences
   DType kv_dtype = DType::F32;
   ForwardOptions fwd;
+  // 1: each decoding sequence drafts one token with the checkpoint's MTP module and the batched
+  // step verifies [pending, draft] (2 rows) for it; 0: plain decoding.
+  int64_t mtp_depth = 0;
 };
 
 struct SchedulerStats {
   int64_t requests_total = 0, requests_rejected = 0, tokens_in = 0, tokens_out = 0;
   int64_t queue_length = 0, active = 0, kv_tokens_used = 0, kv_tokens_capacity = 0;
   int64_t steps = 0;
+  int64_t mtp_drafted = 0, mtp_accepted = 0;
   double decode_tokens_per_second = 0;  // over the last ~10 s of steps
 };
 
@@ -87,7 +91,8 @@ class Scheduler {
   const Model& m_;
   ThreadPool* pool_;
   SchedulerOptions opt_;
-  std::vector<std::unique_ptr<KvCache>> slots_;
+  void mtp_catch_up(Seq& s, const float* hidden, const std::vector<int32_t>& next, int64_t start);
+  std::vector<std::unique_ptr<KvCache>> slots_, mtp_slots_;
   std::vector<bool> slot_used_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
