@@ -228,13 +228,15 @@ TEST(ServeHttp, LogprobsAndStopAndLength) {
     EXPECT_GE(e["top_logprobs"][0]["logprob"].get<double>(), e["top_logprobs"][1]["logprob"].get<double>());
   }
   EXPECT_EQ(joined, text.substr(0, joined.size()));
-  // Stop string inside the reasoning: everything before it, finish "stop".
+  // Stop string inside the reasoning (the reference's first "|" and the 2 bytes after it):
+  // everything before it, finish "stop".
+  const std::string stop = text.substr(text.find('|'), 3);
   json s = chat_body(p["question"], false);
-  s["stop"] = json::array({"|62"});
+  s["stop"] = json::array({"never", stop});
   r = post("/v1/chat/completions", s.dump());
   ASSERT_TRUE(r);
   j = json::parse(r->body);
-  EXPECT_EQ(j["choices"][0]["message"]["reasoning_content"], text.substr(0, text.find("|62")));
+  EXPECT_EQ(j["choices"][0]["message"]["reasoning_content"], text.substr(0, text.find(stop)));
   EXPECT_EQ(j["choices"][0]["message"]["content"], "");
   EXPECT_EQ(j["choices"][0]["finish_reason"], "stop");
 }
@@ -310,7 +312,9 @@ TEST(ServeHttp, BadInputGetsOpenAiErrors) {
     ASSERT_TRUE(j.contains("error")) << c.what;
     EXPECT_FALSE(j["error"]["message"].get<std::string>().empty()) << c.what;
     EXPECT_EQ(j["error"]["type"], "invalid_request_error") << c.what;
-    if (c.code) EXPECT_EQ(j["error"]["code"], c.code) << c.what << ": " << r->body;
+    if (c.code) {
+      EXPECT_EQ(j["error"]["code"], c.code) << c.what << ": " << r->body;
+    }
   }
   // Still serving.
   auto r = post("/v1/chat/completions", chat_body("What is 2+2?", false, 4).dump());
