@@ -25,6 +25,22 @@ TensorView row_slice(const TensorView& W, int64_t r0, int64_t n) {
   return v;
 }
 
+// y[j] = W[r0 + j, :] . x for j < n. Block-aligned (or non-FP8) row ranges use the matmul
+// kernel on a slice; an FP8 range that starts inside a 128-row scale block (small models whose
+// d_nope is not a multiple of 128) is read row by row with its block scales.
+void rows_matvec(const TensorView& W, int64_t r0, int64_t n, const float* x, float* y,
+                 std::vector<float>& row) {
+  if (!W.block_scale || r0 % 128 == 0) {
+    kernels::matmul(x, 1, row_slice(W, r0, n), y, nullptr);
+    return;
+  }
+  row.resize(size_t(W.cols()));
+  for (int64_t j = 0; j < n; ++j) {
+    kernels::weight_row(W, r0 + j, row.data());
+    y[j] = kernels::dot(row.data(), x, W.cols());
+  }
+}
+
 void dump(const std::string& prefix, const char* name, const float* d, std::vector<int64_t> shape) {
   if (!prefix.empty()) write_npy(prefix + name + ".npy", d, shape);
 }
@@ -124,7 +140,6 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
         const SeqRows& sq = seqs[size_t(item / H)];
         const int64_t h = item % H;
         const float* lat = lats[size_t(item / H)];
-        const TensorView w_uv = row_slice(w.kv_b_proj, h * (dn + dv) + dn, dv);
         p.resize(size_t(sq.start + sq.n));
         for (int64_t i = 0; i < sq.n; ++i) {
           const int64_t s = sq.row0 + i, n = sq.start + i + 1;
@@ -145,7 +160,7 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
             const float* ct = lat + t * W;
             for (int64_t j = 0; j < r; ++j) latv[size_t(j)] += p[size_t(t)] * ct[j];
           }
-          kernels::matmul(latv.data(), 1, w_uv, o.data() + (s * H + h) * dv, nullptr);
+          rows_matvec(w.kv_b_proj, h * (dn + dv) + dn, dv, latv.data(), o.data() + (s * H + h) * dv, wrow);
         }
       }
     });
