@@ -10,4 +10,4 @@ cmake --build build -j "$JOBS"
 ctest --test-dir build --output-on-failure -j "$JOBS"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDSV3_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$JOBS" --target dsv3_tests
-ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/dsv3_tests --gtest_filter="${ASAN_FILTER:-*Loader*:*Safetensors*:*Gguf*:*Config*:*Json*:*Npy*}"
+ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/dsv3_tests --gtest_filter="${ASAN_FILTER:-*Loader*:*Safetensors*:*Gguf*:*Config*:*Json*:*Npy*:*Kernels*}"
