@@ -4,6 +4,12 @@
 # Seeds: every chat template in ../shared/data/templates and tests/data/chat_templates, plus the
 # jinja engine cases of tests/data/chat_templates/jinja_cases.json (one file each).
 # Build output, corpus and crash-* files go to ${FUZZ_OUT:-build-fuzz}/jinja/.
+# Notes (2026-11-22, clang 14, ASan+UBSan+LSan, 2 shared cores under heavy load):
+#   run 1, 15 min, 305k execs: found a leak (macro closure <-> frame shared_ptr cycle), fixed
+#     (macros hold a weak_ptr, the interpreter keeps macro frames alive; namespaces are emptied
+#     at the end of a render since `set ns.a = ns` can make a cycle).
+#   run 2, 25 min, 571k execs, 7.7k edges, corpus 6.8k inputs: no crash, leak or UB report.
+#   The fuzz target lowers the loop budget to 20,000 iterations so slow inputs stay fast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}

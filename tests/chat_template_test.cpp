@@ -28,7 +28,8 @@ nlohmann::ordered_json load_refs(const std::string& name) {
   return nlohmann::ordered_json::parse(text);
 }
 
-dsv3::ChatTemplateOptions options_for(const nlohmann::ordered_json& doc, const nlohmann::ordered_json& c) {
+dsv3::ChatTemplateOptions options_for(const nlohmann::ordered_json& doc,
+                                      const nlohmann::ordered_json& c) {
   dsv3::ChatTemplateOptions o;
   const auto& sp = doc["special_tokens"];
   if (sp.contains("bos_token")) o.bos_token = sp["bos_token"].get<std::string>();
@@ -69,7 +70,8 @@ TEST_P(ChatTemplateRefs, MatchesTransformersByteForByte) {
         ADD_FAILURE() << "no error; reference raised: " << ref;
       } catch (const dsv3::Error& e) {
         if (ref.rfind("UndefinedError", 0) == 0 || ref.rfind("TypeError", 0) == 0) {
-          EXPECT_NE(std::string(e.what()).find(ref), std::string::npos) << e.what() << " vs " << ref;
+          EXPECT_NE(std::string(e.what()).find(ref), std::string::npos)
+              << e.what() << " vs " << ref;
         }
       }
       ++errors;
@@ -116,7 +118,8 @@ TEST(ChatTemplate, StructMessagesMatchJson) {
 
 TEST(ChatTemplate, ErrorsNameTheTemplateLine) {
   dsv3::ChatTemplateOptions o;
-  nlohmann::ordered_json msgs = nlohmann::ordered_json::array({{{"role", "user"}, {"content", "x"}}});
+  nlohmann::ordered_json msgs =
+      nlohmann::ordered_json::array({{{"role", "user"}, {"content", "x"}}});
   try {
     dsv3::render_chat_template("line1\n{{ raise_exception('Only user roles') }}", msgs, o);
     FAIL() << "no throw";
@@ -126,9 +129,12 @@ TEST(ChatTemplate, ErrorsNameTheTemplateLine) {
     EXPECT_NE(w.find("Only user roles"), std::string::npos) << w;
   }
   EXPECT_THROW(dsv3::ChatTemplate("{% for m in messages %}"), dsv3::Error);
-  EXPECT_THROW(dsv3::render_chat_template("{{ x }}", nlohmann::ordered_json::array(), o), dsv3::Error);
-  EXPECT_THROW(dsv3::render_chat_template("{{ x }}", nlohmann::ordered_json::object(), o), dsv3::Error);
-  EXPECT_THROW(dsv3::render_chat_template("{{ x }}", nlohmann::ordered_json::array({1}), o), dsv3::Error);
+  EXPECT_THROW(dsv3::render_chat_template("{{ x }}", nlohmann::ordered_json::array(), o),
+               dsv3::Error);
+  EXPECT_THROW(dsv3::render_chat_template("{{ x }}", nlohmann::ordered_json::object(), o),
+               dsv3::Error);
+  EXPECT_THROW(dsv3::render_chat_template("{{ x }}", nlohmann::ordered_json::array({1}), o),
+               dsv3::Error);
 }
 
 TEST(ChatTemplate, LoadTemplateFile) {
@@ -142,9 +148,9 @@ TEST(ChatTemplate, LoadTemplateFile) {
   nlohmann::ordered_json cfg = {{"bos_token", "<s>"}, {"chat_template", jinja}};
   EXPECT_EQ(dsv3::load_chat_template_file(write("tokenizer_config.json", cfg.dump())), jinja);
   nlohmann::ordered_json named = {{"chat_template", nlohmann::ordered_json::array({
-                                                {{"name", "default"}, {"template", "D"}},
-                                                {{"name", "tool_use"}, {"template", "T"}},
-                                            })}};
+                                                        {{"name", "default"}, {"template", "D"}},
+                                                        {{"name", "tool_use"}, {"template", "T"}},
+                                                    })}};
   std::string p = write("named.json", named.dump(2));
   EXPECT_EQ(dsv3::load_chat_template_file(p), "D");
   EXPECT_EQ(dsv3::load_chat_template_file(p, "tool_use"), "T");
@@ -155,12 +161,13 @@ TEST(ChatTemplate, LoadTemplateFile) {
                dsv3::Error);
   EXPECT_THROW(dsv3::load_chat_template_file(dir + "/does_not_exist.jinja"), dsv3::Error);
   // The real R1 template loads from its file and renders a greeting.
-  std::string r1 =
-      dsv3::load_chat_template_file(dsv3::test::shared_path("data/templates/deepseek-ai-DeepSeek-R1.jinja"));
+  std::string r1 = dsv3::load_chat_template_file(
+      dsv3::test::shared_path("data/templates/deepseek-ai-DeepSeek-R1.jinja"));
   dsv3::ChatTemplateOptions o;
   o.bos_token = "<B>";
   o.add_generation_prompt = true;
-  nlohmann::ordered_json msgs = nlohmann::ordered_json::array({{{"role", "user"}, {"content", "Hi"}}});
+  nlohmann::ordered_json msgs =
+      nlohmann::ordered_json::array({{{"role", "user"}, {"content", "Hi"}}});
   EXPECT_EQ(dsv3::render_chat_template(r1, msgs, o), "<B><｜User｜>Hi<｜Assistant｜>");
 }
 

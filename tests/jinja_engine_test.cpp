@@ -50,7 +50,8 @@ TEST(JinjaEngine, ErrorMessagesCarryLine) {
     EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
   }
   try {
-    Template("a\n{% if x %}\n{{ x.y.z }}{% endif %}").render(Value::from_json(nlohmann::ordered_json{{"x", {{"q", 1}}}}));
+    Template("a\n{% if x %}\n{{ x.y.z }}{% endif %}")
+        .render(Value::from_json(nlohmann::ordered_json{{"x", {{"q", 1}}}}));
     FAIL();
   } catch (const dsv3::Error& e) {
     EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
@@ -59,9 +60,10 @@ TEST(JinjaEngine, ErrorMessagesCarryLine) {
 
 TEST(JinjaEngine, RunawayTemplatesAreStopped) {
   // Nested loops beyond the iteration budget and unbounded macro recursion fail cleanly.
-  EXPECT_THROW(Template("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}")
-                   .render(Value()),
-               dsv3::Error);
+  EXPECT_THROW(
+      Template("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}")
+          .render(Value()),
+      dsv3::Error);
   EXPECT_THROW(Template("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").render(Value()),
                dsv3::Error);
 }

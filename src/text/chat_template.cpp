@@ -33,8 +33,9 @@ std::string prefix_error(const std::string& what) {
 Value prepare_messages(const nlohmann::ordered_json& messages) {
   if (!messages.is_array()) fail("chat template: messages must be a JSON array");
   if (messages.empty())
-    fail("chat template: Cannot apply chat template to an empty conversation. Provide at least "
-         "one message.");
+    fail(
+        "chat template: Cannot apply chat template to an empty conversation. Provide at least "
+        "one message.");
   jinja::List out;
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
@@ -103,11 +104,13 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
     jinja::Dict& last = msgs.items().back().dict();
     Value* content = last.find(Value("content"));
     if (!content)
-      fail("chat template: continue_final_message is set but the final message has no "
-           "\"content\" to continue");
+      fail(
+          "chat template: continue_final_message is set but the final message has no "
+          "\"content\" to continue");
     if (source_.find("content") == std::string::npos)
-      fail("chat template: continue_final_message is set to \"content\" but this is not an "
-           "accepted field in the chat_template");
+      fail(
+          "chat template: continue_final_message is set to \"content\" but this is not an "
+          "accepted field in the chat_template");
     if (content->is_sequence()) {
       bool found = false;
       auto& blocks = content->items();
@@ -121,8 +124,9 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
         found = true;
       }
       if (!found)
-        fail("chat template: continue_final_message is set but we could not find any text to "
-             "continue in the final message!");
+        fail(
+            "chat template: continue_final_message is set but we could not find any text to "
+            "continue in the final message!");
     } else {
       if (!content->is_string())
         fail("chat template: continue_final_message: final message content must be a string");
@@ -145,8 +149,9 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
     std::string tag_stripped = jinja::pystr::strip(kTag, ws, true, true);
     if (out.find(final_stripped) == std::string::npos ||
         out.find(tag_stripped) == std::string::npos)
-      fail("chat template: continue_final_message is set but the final message does not appear "
-           "in the chat after applying the chat template!");
+      fail(
+          "chat template: continue_final_message is set but the final message does not appear "
+          "in the chat after applying the chat template!");
     size_t loc = out.rfind(tag_stripped);
     if (out.compare(loc, kTag.size(), kTag) == 0) return out.substr(0, loc);
     return jinja::pystr::strip(out.substr(0, loc), ws, false, true);
@@ -178,8 +183,8 @@ std::string chat_template_from_text(const std::string& text, const std::string& 
   // A tokenizer_config.json is a JSON object; anything else is taken as raw Jinja text.
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos || text[first] != '{' ||
-      (first + 1 < text.size() && (text[first + 1] == '{' || text[first + 1] == '%' ||
-                                   text[first + 1] == '#'))) {
+      (first + 1 < text.size() &&
+       (text[first + 1] == '{' || text[first + 1] == '%' || text[first + 1] == '#'))) {
     return text;
   }
   nlohmann::json cfg = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -1,6 +1,7 @@
 // Chat templates: renders a checkpoint's own Jinja `chat_template` exactly as Hugging Face
 // transformers' tokenizer.apply_chat_template(messages, tokenize=False, ...) does
-// (transformers 5.23 / jinja2 3.1.6 semantics, checked byte-for-byte by tests/chat_template_test.cpp).
+// (transformers 5.23 / jinja2 3.1.6 semantics, checked byte-for-byte by
+// tests/chat_template_test.cpp).
 //
 // What apply_chat_template does before rendering, reproduced here:
 //   - an empty conversation is an error;
@@ -32,7 +33,7 @@ struct ChatMessage {
   std::string role;                              // "system" | "user" | "assistant" | "tool"
   std::optional<std::string> content;            // nullopt -> null (dropped, see above)
   std::optional<std::string> reasoning_content;  // assistant reasoning (R1-style)
-  nlohmann::ordered_json tool_calls;  // null, or [{"type":"function","function":{...}}]
+  nlohmann::ordered_json tool_calls;             // null, or [{"type":"function","function":{...}}]
   std::optional<std::string> tool_call_id;
   std::optional<std::string> name;
   nlohmann::ordered_json to_json() const;

@@ -50,12 +50,17 @@ Value str_list(const std::vector<std::string>& v) {
 }
 size_t length_of(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::Undefined: return 0;
-    case Value::Kind::String: return pystr::length(v.str());
+    case Value::Kind::Undefined:
+      return 0;
+    case Value::Kind::String:
+      return pystr::length(v.str());
     case Value::Kind::List:
-    case Value::Kind::Tuple: return v.items().size();
-    case Value::Kind::Dict: return v.dict().items.size();
-    default: fail("TypeError: object of type '", v.type_name(), "' has no len()");
+    case Value::Kind::Tuple:
+      return v.items().size();
+    case Value::Kind::Dict:
+      return v.dict().items.size();
+    default:
+      fail("TypeError: object of type '", v.type_name(), "' has no len()");
   }
 }
 
@@ -80,9 +85,10 @@ Value make_dict_from(const CallArgs& a, bool ns) {
   if (ns) {
     for (auto& kv : d.items)
       if (kv.first.is_string() && !kv.first.str().empty() && kv.first.str()[0] == '_')
-        fail("SecurityError: Chat templates cannot store underscore-prefixed attributes on a "
-             "namespace, but got ",
-             kv.first.repr());
+        fail(
+            "SecurityError: Chat templates cannot store underscore-prefixed attributes on a "
+            "namespace, but got ",
+            kv.first.repr());
     return Value::name_space(std::move(d));
   }
   return Value::new_dict(std::move(d));
@@ -105,7 +111,10 @@ void install_globals(Interpreter& in) {
     if (step == 0) fail("ValueError: range() arg 3 must not be zero");
     List l;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      if (l.size() >= 100000) fail("OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+      if (l.size() >= 100000)
+        fail(
+            "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE "
+            "(100000).");
       l.push_back(Value(i));
     }
     return Value::list(std::move(l));
@@ -117,9 +126,10 @@ void install_globals(Interpreter& in) {
   });
   in.globals["dict"] =
       Value::function("dict", [](Interpreter&, CallArgs& a) { return make_dict_from(a, false); });
-  in.globals["raise_exception"] = Value::function("raise_exception", [](Interpreter&, CallArgs& a) -> Value {
-    fail("raise_exception: ", arg(a, 0, "message").to_str());
-  });
+  in.globals["raise_exception"] =
+      Value::function("raise_exception", [](Interpreter&, CallArgs& a) -> Value {
+        fail("raise_exception: ", arg(a, 0, "message").to_str());
+      });
   in.globals["strftime_now"] = Value::function("strftime_now", [](Interpreter&, CallArgs& a) {
     std::string fmt = need_str(arg(a, 0, "format"), "strftime format");
     std::time_t t = std::time(nullptr);
@@ -171,7 +181,8 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     if (i < fmt.size() && fmt[i] == '.') {
       ++i;
       prec = "";
-      while (i < fmt.size() && isdigit(static_cast<unsigned char>(fmt[i]))) prec.push_back(fmt[i++]);
+      while (i < fmt.size() && isdigit(static_cast<unsigned char>(fmt[i])))
+        prec.push_back(fmt[i++]);
       if (prec.empty()) prec = "0";
     }
     if (i >= fmt.size()) fail("ValueError: incomplete format");
@@ -208,8 +219,10 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       case 'd':
       case 'i':
       case 'u': {
-        if (!val->is_number()) fail("TypeError: %d format: a real number is required, not ", val->type_name());
-        long long n = val->is_float() ? static_cast<long long>(std::trunc(val->as_double())) : val->as_int();
+        if (!val->is_number())
+          fail("TypeError: %d format: a real number is required, not ", val->type_name());
+        long long n =
+            val->is_float() ? static_cast<long long>(std::trunc(val->as_double())) : val->as_int();
         snprintf(buf, sizeof(buf), (spec + "lld").c_str(), n);
         body = buf;
         break;
@@ -218,7 +231,8 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       case 'X':
       case 'o': {
         if (!val->is_int()) fail("TypeError: %", conv, " format: an integer is required");
-        snprintf(buf, sizeof(buf), (spec + "ll" + conv).c_str(), static_cast<long long>(val->as_int()));
+        snprintf(buf, sizeof(buf), (spec + "ll" + conv).c_str(),
+                 static_cast<long long>(val->as_int()));
         body = buf;
         break;
       }
@@ -233,7 +247,8 @@ std::string percent_format(const std::string& fmt, const Value& args) {
         body = buf;
         break;
       }
-      default: fail("ValueError: unsupported format character '", conv, "'");
+      default:
+        fail("ValueError: unsupported format character '", conv, "'");
     }
     out += body;
   }
@@ -311,7 +326,8 @@ bool starts_or_ends(const Value& self, const CallArgs& a, bool ends) {
   if (b > e) return false;
   auto test = [&](const std::string& x) {
     if (x.size() > sub.size()) return false;
-    return ends ? sub.compare(sub.size() - x.size(), x.size(), x) == 0 : sub.compare(0, x.size(), x) == 0;
+    return ends ? sub.compare(sub.size() - x.size(), x.size(), x) == 0
+                : sub.compare(0, x.size(), x) == 0;
   };
   if (p.kind() == Value::Kind::Tuple) {
     for (auto& x : p.items())
@@ -362,8 +378,10 @@ std::string str_format(const std::string& fmt, const CallArgs& a) {
       out += conv == "r" ? v.repr() : v.to_str();
       i = e;
     } else if (c == '}') {
-      if (i + 1 < fmt.size() && fmt[i + 1] == '}') ++i;
-      else fail("ValueError: Single '}' encountered in format string");
+      if (i + 1 < fmt.size() && fmt[i + 1] == '}')
+        ++i;
+      else
+        fail("ValueError: Single '}' encountered in format string");
       out.push_back('}');
     } else {
       out.push_back(c);
@@ -382,7 +400,8 @@ Value string_method(const Value& self, const std::string& name, CallArgs& a) {
     return str_list(pystr::split(s, opt_str(arg(a, 0, "sep"), "sep"), need_int(mx, "maxsplit"),
                                  name == "rsplit"));
   }
-  if (name == "splitlines") return str_list(pystr::splitlines(s, arg(a, 0, "keepends", Value(false)).truthy()));
+  if (name == "splitlines")
+    return str_list(pystr::splitlines(s, arg(a, 0, "keepends", Value(false)).truthy()));
   if (name == "startswith") return Value(starts_or_ends(self, a, false));
   if (name == "endswith") return Value(starts_or_ends(self, a, true));
   if (name == "replace")
@@ -462,7 +481,8 @@ Value string_method(const Value& self, const std::string& name, CallArgs& a) {
     if (name == "ljust") return Value(s + rep(pad));
     if (name == "rjust") return Value(rep(pad) + s);
     if (name == "zfill") {
-      if (!s.empty() && (s[0] == '-' || s[0] == '+')) return Value(s.substr(0, 1) + rep(pad) + s.substr(1));
+      if (!s.empty() && (s[0] == '-' || s[0] == '+'))
+        return Value(s.substr(0, 1) + rep(pad) + s.substr(1));
       return Value(rep(pad) + s);
     }
     int64_t left = pad / 2 + (pad & w & 1);
@@ -473,11 +493,13 @@ Value string_method(const Value& self, const std::string& name, CallArgs& a) {
 }
 
 const char* const kStrMethods[] = {
-    "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith",
-    "replace", "upper", "lower", "casefold", "title", "capitalize", "find", "rfind", "index",
-    "rindex", "count", "join", "isdigit", "isnumeric", "isdecimal", "isalpha", "isalnum",
-    "isspace", "isupper", "islower", "removeprefix", "removesuffix", "partition", "rpartition",
-    "zfill", "center", "ljust", "rjust", "format"};
+    "strip",      "lstrip",     "rstrip",  "split",     "rsplit",       "splitlines",
+    "startswith", "endswith",   "replace", "upper",     "lower",        "casefold",
+    "title",      "capitalize", "find",    "rfind",     "index",        "rindex",
+    "count",      "join",       "isdigit", "isnumeric", "isdecimal",    "isalpha",
+    "isalnum",    "isspace",    "isupper", "islower",   "removeprefix", "removesuffix",
+    "partition",  "rpartition", "zfill",   "center",    "ljust",        "rjust",
+    "format"};
 
 }  // namespace
 
@@ -495,8 +517,10 @@ Value bound_method(const Value& obj, const std::string& name) {
       return Value::function("dict." + name, [obj, name](Interpreter&, CallArgs&) {
         List l;
         for (auto& kv : obj.dict().items) {
-          if (name == "items") l.push_back(Value::tuple({kv.first, kv.second}));
-          else l.push_back(name == "keys" ? kv.first : kv.second);
+          if (name == "items")
+            l.push_back(Value::tuple({kv.first, kv.second}));
+          else
+            l.push_back(name == "keys" ? kv.first : kv.second);
         }
         return Value::list(std::move(l));
       });
@@ -544,8 +568,12 @@ const std::map<std::string, TestFn>& tests() {
     m["none"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_none(); };
     m["boolean"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_bool(); };
     m["true"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_bool() && v.as_bool(); };
-    m["false"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_bool() && !v.as_bool(); };
-    m["integer"] = [](Interpreter&, const Value& v, CallArgs&) { return v.kind() == Value::Kind::Int; };
+    m["false"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return v.is_bool() && !v.as_bool();
+    };
+    m["integer"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return v.kind() == Value::Kind::Int;
+    };
     m["float"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_float(); };
     m["number"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_number(); };
     m["string"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_string(); };
@@ -575,7 +603,9 @@ const std::map<std::string, TestFn>& tests() {
       if (d == 0) fail("ZeroDivisionError: integer modulo by zero");
       return need_int(v, "divisibleby value") % d == 0;
     };
-    m["sameas"] = [](Interpreter&, const Value& v, CallArgs& a) { return same_as(v, arg(a, 0, "other")); };
+    m["sameas"] = [](Interpreter&, const Value& v, CallArgs& a) {
+      return same_as(v, arg(a, 0, "other"));
+    };
     m["in"] = [](Interpreter& in, const Value& v, CallArgs& a) {
       Value seq = arg(a, 0, "seq");
       if (seq.is_string()) return v.is_string() && seq.str().find(v.str()) != std::string::npos;
@@ -586,25 +616,41 @@ const std::map<std::string, TestFn>& tests() {
     };
     m["eq"] = [](Interpreter&, const Value& v, CallArgs& a) { return py_equal(v, arg(a, 0, "b")); };
     m["=="] = m["equalto"] = m["eq"];
-    m["ne"] = [](Interpreter&, const Value& v, CallArgs& a) { return !py_equal(v, arg(a, 0, "b")); };
+    m["ne"] = [](Interpreter&, const Value& v, CallArgs& a) {
+      return !py_equal(v, arg(a, 0, "b"));
+    };
     m["!="] = m["ne"];
-    m["lt"] = [](Interpreter&, const Value& v, CallArgs& a) { return py_compare(v, arg(a, 0, "b")) < 0; };
+    m["lt"] = [](Interpreter&, const Value& v, CallArgs& a) {
+      return py_compare(v, arg(a, 0, "b")) < 0;
+    };
     m["<"] = m["lessthan"] = m["lt"];
-    m["le"] = [](Interpreter&, const Value& v, CallArgs& a) { return py_compare(v, arg(a, 0, "b")) <= 0; };
+    m["le"] = [](Interpreter&, const Value& v, CallArgs& a) {
+      return py_compare(v, arg(a, 0, "b")) <= 0;
+    };
     m["<="] = m["le"];
-    m["gt"] = [](Interpreter&, const Value& v, CallArgs& a) { return py_compare(v, arg(a, 0, "b")) > 0; };
+    m["gt"] = [](Interpreter&, const Value& v, CallArgs& a) {
+      return py_compare(v, arg(a, 0, "b")) > 0;
+    };
     m[">"] = m["greaterthan"] = m["gt"];
-    m["ge"] = [](Interpreter&, const Value& v, CallArgs& a) { return py_compare(v, arg(a, 0, "b")) >= 0; };
+    m["ge"] = [](Interpreter&, const Value& v, CallArgs& a) {
+      return py_compare(v, arg(a, 0, "b")) >= 0;
+    };
     m[">="] = m["ge"];
-    m["filter"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() && has_filter(v.str()); };
-    m["test"] = [](Interpreter&, const Value& v, CallArgs&) { return v.is_string() && has_test(v.str()); };
+    m["filter"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return v.is_string() && has_filter(v.str());
+    };
+    m["test"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return v.is_string() && has_test(v.str());
+    };
     return m;
   }();
   return t;
 }
 }  // namespace
 
-bool has_test(const std::string& name) { return tests().count(name) > 0; }
+bool has_test(const std::string& name) {
+  return tests().count(name) > 0;
+}
 
 bool call_test(Interpreter& in, const std::string& name, const Value& v, CallArgs& args) {
   auto it = tests().find(name);
@@ -660,12 +706,23 @@ std::string html_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&#34;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o.push_back(c);
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&#34;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o.push_back(c);
     }
   }
   return o;
@@ -702,7 +759,8 @@ const std::map<std::string, FilterFn>& filters() {
   static const std::map<std::string, FilterFn> f = [] {
     std::map<std::string, FilterFn> m;
     m["tojson"] = [](Interpreter&, const Value& v, CallArgs& a) {
-      // transformers: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
+      // transformers: json.dumps(x, ensure_ascii=False, indent=None, separators=None,
+      // sort_keys=False)
       if (arg(a, 0, "ensure_ascii", Value(false)).truthy())
         fail("tojson: ensure_ascii=True is not supported");
       Value ind = arg(a, 1, "indent", Value::none());
@@ -721,7 +779,8 @@ const std::map<std::string, FilterFn>& filters() {
       std::string is, ks;
       const std::string *isp = nullptr, *ksp = nullptr;
       if (!sep.is_none()) {
-        if (!sep.is_sequence() || sep.items().size() != 2) fail("tojson: separators must be a pair");
+        if (!sep.is_sequence() || sep.items().size() != 2)
+          fail("tojson: separators must be a pair");
         is = need_str(sep.items()[0], "separator");
         ks = need_str(sep.items()[1], "separator");
         isp = &is;
@@ -744,9 +803,15 @@ const std::map<std::string, FilterFn>& filters() {
       return v;
     };
     m["d"] = m["default"];
-    m["upper"] = [](Interpreter&, const Value& v, CallArgs&) { return Value(pystr::upper(v.to_str())); };
-    m["lower"] = [](Interpreter&, const Value& v, CallArgs&) { return Value(pystr::lower(v.to_str())); };
-    m["title"] = [](Interpreter&, const Value& v, CallArgs&) { return Value(pystr::title(v.to_str())); };
+    m["upper"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return Value(pystr::upper(v.to_str()));
+    };
+    m["lower"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return Value(pystr::lower(v.to_str()));
+    };
+    m["title"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return Value(pystr::title(v.to_str()));
+    };
     m["capitalize"] = [](Interpreter&, const Value& v, CallArgs&) {
       return Value(pystr::capitalize(v.to_str()));
     };
@@ -775,7 +840,9 @@ const std::map<std::string, FilterFn>& filters() {
       }
       return Value(out);
     };
-    m["list"] = [](Interpreter&, const Value& v, CallArgs&) { return Value::list(iterate_value(v)); };
+    m["list"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return Value::list(iterate_value(v));
+    };
     m["items"] = [](Interpreter&, const Value& v, CallArgs&) {
       if (v.is_undefined()) return Value::list();
       if (!v.is_dict()) fail("TypeError: Can only get item pairs from a mapping.");
@@ -804,7 +871,8 @@ const std::map<std::string, FilterFn>& filters() {
       Value attr = arg(a, 2, "attribute", Value::none());
       List l = iterate_value(v);
       std::vector<std::pair<Value, Value>> keyed;
-      for (auto& x : l) keyed.emplace_back(sort_key(attr.is_none() ? x : attr_path(in, x, attr), cs), x);
+      for (auto& x : l)
+        keyed.emplace_back(sort_key(attr.is_none() ? x : attr_path(in, x, attr), cs), x);
       std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
         int c = py_compare(x.first, y.first);
         return rev ? c > 0 : c < 0;
@@ -892,7 +960,9 @@ const std::map<std::string, FilterFn>& filters() {
       Value def = arg(a, 0, "default", Value(int64_t(0)));
       int64_t base = need_int(arg(a, 1, "base", Value(int64_t(10))), "base");
       if (v.is_int()) return Value(v.as_int());
-      if (v.is_float()) return std::isfinite(v.as_double()) ? Value(static_cast<int64_t>(std::trunc(v.as_double()))) : def;
+      if (v.is_float())
+        return std::isfinite(v.as_double()) ? Value(static_cast<int64_t>(std::trunc(v.as_double())))
+                                            : def;
       if (v.is_string()) {
         std::string s = pystr::strip(v.str(), std::nullopt, true, true);
         std::string digits;
@@ -901,9 +971,11 @@ const std::map<std::string, FilterFn>& filters() {
         char* end = nullptr;
         errno = 0;
         long long r = std::strtoll(digits.c_str(), &end, static_cast<int>(base));
-        if (!digits.empty() && end && *end == 0 && errno == 0) return Value(static_cast<int64_t>(r));
+        if (!digits.empty() && end && *end == 0 && errno == 0)
+          return Value(static_cast<int64_t>(r));
         double d = std::strtod(s.c_str(), &end);
-        if (!s.empty() && end && *end == 0 && std::isfinite(d)) return Value(static_cast<int64_t>(std::trunc(d)));
+        if (!s.empty() && end && *end == 0 && std::isfinite(d))
+          return Value(static_cast<int64_t>(std::trunc(d)));
       }
       return def;
     };
@@ -937,7 +1009,8 @@ const std::map<std::string, FilterFn>& filters() {
       Value acc = arg(a, 1, "start", Value(int64_t(0)));
       for (auto& x : iterate_value(v)) {
         Value y = attr.is_none() ? x : attr_path(in, x, attr);
-        if (!acc.is_number() || !y.is_number()) fail("TypeError: unsupported operand type(s) for +");
+        if (!acc.is_number() || !y.is_number())
+          fail("TypeError: unsupported operand type(s) for +");
         acc = (acc.is_float() || y.is_float()) ? Value(acc.as_double() + y.as_double())
                                                : Value(acc.as_int() + y.as_int());
       }
@@ -946,7 +1019,9 @@ const std::map<std::string, FilterFn>& filters() {
     m["max"] = [](Interpreter& in, const Value& v, CallArgs& a) { return minmax(in, v, a, true); };
     m["min"] = [](Interpreter& in, const Value& v, CallArgs& a) { return minmax(in, v, a, false); };
     m["safe"] = [](Interpreter&, const Value& v, CallArgs&) { return v; };
-    m["escape"] = [](Interpreter&, const Value& v, CallArgs&) { return Value(html_escape(v.to_str())); };
+    m["escape"] = [](Interpreter&, const Value& v, CallArgs&) {
+      return Value(html_escape(v.to_str()));
+    };
     m["e"] = m["forceescape"] = m["escape"];
     m["format"] = [](Interpreter&, const Value& v, CallArgs& a) {
       if (!a.kw.empty()) {
@@ -958,7 +1033,10 @@ const std::map<std::string, FilterFn>& filters() {
     };
     m["indent"] = [](Interpreter&, const Value& v, CallArgs& a) {
       Value w = arg(a, 0, "width", Value(int64_t(4)));
-      std::string ind = w.is_string() ? w.str() : std::string(static_cast<size_t>(std::max<int64_t>(0, need_int(w, "width"))), ' ');
+      std::string ind =
+          w.is_string()
+              ? w.str()
+              : std::string(static_cast<size_t>(std::max<int64_t>(0, need_int(w, "width"))), ' ');
       bool first = arg(a, 1, "first", Value(false)).truthy();
       bool blank = arg(a, 2, "blank", Value(false)).truthy();
       std::string s = v.to_str() + "\n";
@@ -968,7 +1046,8 @@ const std::map<std::string, FilterFn>& filters() {
         for (size_t i = 0; i < lines.size(); ++i) rv += (i ? "\n" + ind : "") + lines[i];
       } else {
         rv = lines.empty() ? "" : lines[0];
-        for (size_t i = 1; i < lines.size(); ++i) rv += "\n" + (lines[i].empty() ? "" : ind) + lines[i];
+        for (size_t i = 1; i < lines.size(); ++i)
+          rv += "\n" + (lines[i].empty() ? "" : ind) + lines[i];
       }
       if (first) rv = ind + rv;
       return Value(rv);
@@ -994,7 +1073,9 @@ const std::map<std::string, FilterFn>& filters() {
 }
 }  // namespace
 
-bool has_filter(const std::string& name) { return filters().count(name) > 0; }
+bool has_filter(const std::string& name) {
+  return filters().count(name) > 0;
+}
 
 Value call_filter(Interpreter& in, const std::string& name, const Value& v, CallArgs& args) {
   auto it = filters().find(name);

@@ -22,7 +22,9 @@ void Frame::set(const std::string& name, Value v) {
   }
 }
 
-Interpreter::Interpreter() : frame(std::make_shared<Frame>()) { install_globals(*this); }
+Interpreter::Interpreter() : frame(std::make_shared<Frame>()) {
+  install_globals(*this);
+}
 
 Interpreter::~Interpreter() {
   for (auto& ns : namespaces) ns.dict().items.clear();
@@ -59,8 +61,8 @@ void Interpreter::assign(const Target& t, const Value& v) {
       for (char32_t c : pystr::decode(v.str())) items.push_back(Value(pystr::encode({&c, 1})));
     }
     if (items.size() != t.tuple.size())
-      fail(items.size() < t.tuple.size() ? "not enough" : "too many", " values to unpack (expected ",
-           t.tuple.size(), ", got ", items.size(), ")");
+      fail(items.size() < t.tuple.size() ? "not enough" : "too many",
+           " values to unpack (expected ", t.tuple.size(), ", got ", items.size(), ")");
     for (size_t i = 0; i < items.size(); ++i) assign(t.tuple[i], items[i]);
     return;
   }
@@ -68,7 +70,9 @@ void Interpreter::assign(const Target& t, const Value& v) {
     Value ns = lookup(t.name);
     if (!ns.is_namespace()) fail("cannot assign attribute on non-namespace object");
     if (t.attr[0] == '_')
-      fail("SecurityError: Chat templates cannot store underscore-prefixed attributes on a namespace");
+      fail(
+          "SecurityError: Chat templates cannot store underscore-prefixed attributes on a "
+          "namespace");
     ns.dict().set(Value(t.attr), v);
     return;
   }
@@ -117,9 +121,8 @@ Value Interpreter::get_item(const Value& obj, const Value& key) {
   if (obj.is_dict()) {
     if (const Value* v = obj.dict().find(key)) return *v;
     if (key.is_string() && is_dict_method(key.str())) return bound_method(obj, key.str());
-    return Value::undefined(key.is_string()
-                                ? "'dict object' has no attribute '" + key.str() + "'"
-                                : "'dict object' has no attribute " + key.repr());
+    return Value::undefined(key.is_string() ? "'dict object' has no attribute '" + key.str() + "'"
+                                            : "'dict object' has no attribute " + key.repr());
   }
   if ((obj.is_sequence() || obj.is_string()) && key.is_int()) {
     int64_t i = key.as_int();
@@ -154,9 +157,13 @@ bool Interpreter::test(const std::string& name, const Value& v, CallArgs& args) 
 
 // ---------------- expressions ----------------
 
-Value ConstExpr::eval(Interpreter&) const { return value; }
+Value ConstExpr::eval(Interpreter&) const {
+  return value;
+}
 
-Value NameExpr::eval(Interpreter& in) const { return in.lookup(name); }
+Value NameExpr::eval(Interpreter& in) const {
+  return in.lookup(name);
+}
 
 Value ListExpr::eval(Interpreter& in) const {
   List l;
@@ -182,7 +189,9 @@ Value AttrExpr::eval(Interpreter& in) const {
   return in.get_attr(o, name);
 }
 
-Value SliceExpr::eval(Interpreter&) const { fail("slice used outside of a subscript"); }
+Value SliceExpr::eval(Interpreter&) const {
+  fail("slice used outside of a subscript");
+}
 
 Value ItemExpr::eval(Interpreter& in) const {
   Value o = obj->eval(in);
@@ -402,11 +411,16 @@ Value CompareExpr::eval(Interpreter& in) const {
       int c = py_compare(l, r);
       bool nan = (l.is_float() && std::isnan(l.as_double())) ||
                  (r.is_float() && std::isnan(r.as_double()));
-      if (nan) ok = false;
-      else if (op == "<") ok = c < 0;
-      else if (op == "<=") ok = c <= 0;
-      else if (op == ">") ok = c > 0;
-      else ok = c >= 0;
+      if (nan)
+        ok = false;
+      else if (op == "<")
+        ok = c < 0;
+      else if (op == "<=")
+        ok = c <= 0;
+      else if (op == ">")
+        ok = c > 0;
+      else
+        ok = c >= 0;
     }
     if (!ok) return Value(false);
     l = std::move(r);
@@ -423,9 +437,13 @@ Value CondExpr::eval(Interpreter& in) const {
 
 // ---------------- statements ----------------
 
-void DataStmt::exec(Interpreter&, std::string& out) const { out += text; }
+void DataStmt::exec(Interpreter&, std::string& out) const {
+  out += text;
+}
 
-void PrintStmt::exec(Interpreter& in, std::string& out) const { out += expr->eval(in).to_str(); }
+void PrintStmt::exec(Interpreter& in, std::string& out) const {
+  out += expr->eval(in).to_str();
+}
 
 void IfStmt::exec(Interpreter& in, std::string& out) const {
   for (auto& [cond, body] : branches) {
@@ -440,9 +458,11 @@ void IfStmt::exec(Interpreter& in, std::string& out) const {
 namespace {
 List iterate(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::Undefined: return {};
+    case Value::Kind::Undefined:
+      return {};
     case Value::Kind::List:
-    case Value::Kind::Tuple: return v.items();
+    case Value::Kind::Tuple:
+      return v.items();
     case Value::Kind::Dict: {
       List l;
       for (auto& kv : v.dict().items) l.push_back(kv.first);
@@ -453,7 +473,8 @@ List iterate(const Value& v) {
       for (char32_t c : pystr::decode(v.str())) l.push_back(Value(pystr::encode({&c, 1})));
       return l;
     }
-    default: fail("TypeError: '", v.type_name(), "' object is not iterable");
+    default:
+      fail("TypeError: '", v.type_name(), "' object is not iterable");
   }
 }
 
@@ -469,7 +490,9 @@ struct FrameGuard {
 };
 }  // namespace
 
-List iterate_value(const Value& v) { return iterate(v); }
+List iterate_value(const Value& v) {
+  return iterate(v);
+}
 
 void ForStmt::exec(Interpreter& in, std::string& out) const {
   if (recursive) fail("recursive for loops are not supported");
@@ -498,8 +521,8 @@ void ForStmt::run(Interpreter& in, std::string& out, const Value& iterable, int 
   int64_t n = static_cast<int64_t>(items.size());
   auto index = std::make_shared<int64_t>(0);
   Dict loop;
-  const char* const keys[] = {"index", "index0", "revindex", "revindex0", "first", "last",
-                              "length", "depth", "depth0", "previtem", "nextitem", "cycle"};
+  const char* const keys[] = {"index",  "index0", "revindex", "revindex0", "first",    "last",
+                              "length", "depth",  "depth0",   "previtem",  "nextitem", "cycle"};
   for (const char* k : keys) loop.items.emplace_back(Value(k), Value());
   loop.items[6].second = Value(n);
   loop.items[7].second = Value(static_cast<int64_t>(depth));
@@ -552,56 +575,59 @@ void MacroStmt::exec(Interpreter& in, std::string&) const {
   in.macro_frames.push_back(in.frame);
   std::weak_ptr<Frame> closure = in.frame;
   const MacroStmt* self = this;
-  in.frame->set(name, Value::function(name, [closure, self](Interpreter& in, CallArgs& a) {
-    if (in.call_depth > 100) fail("macro recursion too deep");
-    std::shared_ptr<Frame> parent = closure.lock();
-    if (!parent) fail("macro '", self->name, "' called after its template render ended");
-    FrameGuard g(in, parent);
-    ++in.call_depth;
-    struct DepthGuard {
-      int& d;
-      ~DepthGuard() { --d; }
-    } dg{in.call_depth};
-    const auto& params = self->params;
-    size_t first_default = params.size() - self->defaults.size();
-    List varargs;
-    for (size_t i = 0; i < a.pos.size(); ++i) {
-      if (i < params.size()) {
-        in.frame->set(params[i], a.pos[i]);
-      } else {
-        varargs.push_back(a.pos[i]);
-      }
-    }
-    Dict kwargs;
-    for (auto& [k, v] : a.kw) {
-      bool is_param = false;
-      for (size_t i = 0; i < params.size(); ++i) {
-        if (params[i] == k) {
-          if (i < a.pos.size()) fail("macro '", self->name, "' got multiple values for argument '", k, "'");
-          is_param = true;
+  in.frame->set(
+      name, Value::function(name, [closure, self](Interpreter& in, CallArgs& a) {
+        if (in.call_depth > 100) fail("macro recursion too deep");
+        std::shared_ptr<Frame> parent = closure.lock();
+        if (!parent) fail("macro '", self->name, "' called after its template render ended");
+        FrameGuard g(in, parent);
+        ++in.call_depth;
+        struct DepthGuard {
+          int& d;
+          ~DepthGuard() { --d; }
+        } dg{in.call_depth};
+        const auto& params = self->params;
+        size_t first_default = params.size() - self->defaults.size();
+        List varargs;
+        for (size_t i = 0; i < a.pos.size(); ++i) {
+          if (i < params.size()) {
+            in.frame->set(params[i], a.pos[i]);
+          } else {
+            varargs.push_back(a.pos[i]);
+          }
         }
-      }
-      if (is_param) {
-        in.frame->set(k, v);
-      } else {
-        kwargs.set(Value(k), v);
-      }
-    }
-    for (size_t i = 0; i < params.size(); ++i) {
-      if (in.frame->find(params[i])) continue;
-      if (i >= first_default) {
-        in.frame->set(params[i], self->defaults[i - first_default]->eval(in));
-      } else {
-        in.frame->set(params[i], Value::undefined("parameter '" + params[i] + "' was not provided"));
-      }
-    }
-    in.frame->set("varargs", Value::tuple(std::move(varargs)));
-    in.frame->set("kwargs", Value::new_dict(std::move(kwargs)));
-    std::string out;
-    in.exec_body(self->body, out);
-    in.flow = Interpreter::Flow::Normal;
-    return Value(std::move(out));
-  }));
+        Dict kwargs;
+        for (auto& [k, v] : a.kw) {
+          bool is_param = false;
+          for (size_t i = 0; i < params.size(); ++i) {
+            if (params[i] == k) {
+              if (i < a.pos.size())
+                fail("macro '", self->name, "' got multiple values for argument '", k, "'");
+              is_param = true;
+            }
+          }
+          if (is_param) {
+            in.frame->set(k, v);
+          } else {
+            kwargs.set(Value(k), v);
+          }
+        }
+        for (size_t i = 0; i < params.size(); ++i) {
+          if (in.frame->find(params[i])) continue;
+          if (i >= first_default) {
+            in.frame->set(params[i], self->defaults[i - first_default]->eval(in));
+          } else {
+            in.frame->set(params[i],
+                          Value::undefined("parameter '" + params[i] + "' was not provided"));
+          }
+        }
+        in.frame->set("varargs", Value::tuple(std::move(varargs)));
+        in.frame->set("kwargs", Value::new_dict(std::move(kwargs)));
+        std::string out;
+        in.exec_body(self->body, out);
+        in.flow = Interpreter::Flow::Normal;
+        return Value(std::move(out));
+      }));
 }
 
 void LoopControlStmt::exec(Interpreter& in, std::string&) const {
@@ -622,6 +648,8 @@ void WithStmt::exec(Interpreter& in, std::string& out) const {
   in.exec_body(body, out);
 }
 
-void BodyStmt::exec(Interpreter& in, std::string& out) const { in.exec_body(body, out); }
+void BodyStmt::exec(Interpreter& in, std::string& out) const {
+  in.exec_body(body, out);
+}
 
 }  // namespace dsv3::jinja

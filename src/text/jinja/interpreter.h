@@ -31,9 +31,9 @@ class Interpreter {
   std::shared_ptr<Frame> frame;  // innermost frame
   std::unordered_map<std::string, Value> globals;
   Flow flow = Flow::Normal;
-  int line = 0;          // line of the node being evaluated (for error messages)
-  int call_depth = 0;    // macro recursion guard
-  int64_t steps = 0;     // loop iterations so far (runaway guard)
+  int line = 0;        // line of the node being evaluated (for error messages)
+  int call_depth = 0;  // macro recursion guard
+  int64_t steps = 0;   // loop iterations so far (runaway guard)
   int64_t max_steps = 1'000'000;
   size_t max_output = size_t(64) << 20;
   // Frames that define macros: kept alive for the whole render. Macros hold only a weak_ptr to

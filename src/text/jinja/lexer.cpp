@@ -9,9 +9,15 @@
 namespace dsv3::jinja {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || is_digit(c);
+}
 
 // Python `str.rstrip()` on a UTF-8 byte string.
 std::string rstrip_ws(const std::string& s) {
@@ -54,7 +60,7 @@ std::string unescape(const std::string& body, int line) {
       for (int k = 0; k < n; ++k) {
         if (i + 1 >= body.size()) fail("jinja: line ", line, ": truncated escape in string");
         char h = body[++i];
-        int d = (h >= '0' && h <= '9') ? h - '0'
+        int d = (h >= '0' && h <= '9')   ? h - '0'
                 : (h >= 'a' && h <= 'f') ? h - 'a' + 10
                 : (h >= 'A' && h <= 'F') ? h - 'A' + 10
                                          : -1;
@@ -64,19 +70,44 @@ std::string unescape(const std::string& body, int line) {
       return v;
     };
     switch (e) {
-      case '\n': break;  // line continuation
-      case '\\': out.push_back('\\'); break;
-      case '\'': out.push_back('\''); break;
-      case '"': out.push_back('"'); break;
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'x': pystr::append_utf8(out, hex(2)); break;
-      case 'u': pystr::append_utf8(out, hex(4)); break;
+      case '\n':
+        break;  // line continuation
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '\'':
+        out.push_back('\'');
+        break;
+      case '"':
+        out.push_back('"');
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'x':
+        pystr::append_utf8(out, hex(2));
+        break;
+      case 'u':
+        pystr::append_utf8(out, hex(4));
+        break;
       case 'U': {
         char32_t v = hex(8);
         if (v > 0x10FFFF) fail("jinja: line ", line, ": bad \\U escape");
@@ -176,9 +207,8 @@ size_t match_int(const std::string& s, size_t p) {
   return r == std::string::npos ? p + 1 : r;
 }
 
-const char* const kOps[] = {"**", "//", "==", "!=", ">=", "<=", "+", "-", "*", "/", "%", "~",
-                            "[",  "]",  "(",  ")",  "{",  "}",  "<", ">", "=", ".", ":", "|",
-                            ",",  ";"};
+const char* const kOps[] = {"**", "//", "==", "!=", ">=", "<=", "+", "-", "*", "/", "%", "~", "[",
+                            "]",  "(",  ")",  "{",  "}",  "<",  ">", "=", ".", ":", "|", ",", ";"};
 
 class Lexer {
  public:
@@ -273,7 +303,8 @@ class Lexer {
     return std::string::npos;
   }
 
-  // End of a tag close at q ("+%}", "-%}\s*", "%}\n?"); npos if none. For variables: "-}}\s*", "}}".
+  // End of a tag close at q ("+%}", "-%}\s*", "%}\n?"); npos if none. For variables: "-}}\s*",
+  // "}}".
   size_t match_close(size_t q, bool block) {
     if (block) {
       if (s_.compare(q, 3, "+%}") == 0) return q + 3;
@@ -344,8 +375,9 @@ class Lexer {
   size_t lex_tag(size_t q, bool block) {
     std::vector<char> balance;
     while (true) {
-      if (q >= s_.size()) error(block ? "unexpected end of template inside a block tag"
-                                      : "unexpected end of template inside '{{ }}'");
+      if (q >= s_.size())
+        error(block ? "unexpected end of template inside a block tag"
+                    : "unexpected end of template inside '{{ }}'");
       if (balance.empty()) {
         size_t e = match_close(q, block);
         if (e != std::string::npos) {

@@ -48,13 +48,20 @@ class Parser {
   }
   static std::string describe(const Token& t) {
     switch (t.type) {
-      case Tok::Data: return "template data";
-      case Tok::VarBegin: return "'{{'";
-      case Tok::VarEnd: return "'}}'";
-      case Tok::BlockBegin: return "'{%'";
-      case Tok::BlockEnd: return "'%}'";
-      case Tok::Eof: return "end of template";
-      default: return "'" + t.value + "'";
+      case Tok::Data:
+        return "template data";
+      case Tok::VarBegin:
+        return "'{{'";
+      case Tok::VarEnd:
+        return "'}}'";
+      case Tok::BlockBegin:
+        return "'{%'";
+      case Tok::BlockEnd:
+        return "'%}'";
+      case Tok::Eof:
+        return "end of template";
+      default:
+        return "'" + t.value + "'";
     }
   }
   bool is_name(const char* v) const { return cur().type == Tok::Name && cur().value == v; }
@@ -732,6 +739,8 @@ class Parser {
 
 }  // namespace
 
-Body parse(const std::vector<Token>& tokens) { return Parser(tokens).parse_template(); }
+Body parse(const std::vector<Token>& tokens) {
+  return Parser(tokens).parse_template();
+}
 
 }  // namespace dsv3::jinja

@@ -35,8 +35,7 @@ std::string strip(std::string_view s, const std::optional<std::string>& chars, b
 std::vector<std::string> split(std::string_view s, const std::optional<std::string>& sep,
                                int64_t maxsplit, bool from_right);
 std::vector<std::string> splitlines(std::string_view s, bool keepends);
-std::string replace(std::string_view s, std::string_view old, std::string_view repl,
-                    int64_t count);
+std::string replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count);
 int64_t count(std::string_view s, std::string_view sub);
 // Python str.find / rfind in code-point units (-1 when absent).
 int64_t find(std::string_view s, std::string_view sub, bool from_right);

@@ -82,16 +82,21 @@ namespace {
 template <typename J>
 Value value_from_json(const J& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return Value::none();
-    case nlohmann::json::value_t::boolean: return Value(j.template get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(j.template get<int64_t>());
+    case nlohmann::json::value_t::null:
+      return Value::none();
+    case nlohmann::json::value_t::boolean:
+      return Value(j.template get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return Value(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       uint64_t u = j.template get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<double>(u));
       return Value(static_cast<int64_t>(u));
     }
-    case nlohmann::json::value_t::number_float: return Value(j.template get<double>());
-    case nlohmann::json::value_t::string: return Value(j.template get<std::string>());
+    case nlohmann::json::value_t::number_float:
+      return Value(j.template get<double>());
+    case nlohmann::json::value_t::string:
+      return Value(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
       List l;
       for (auto& e : j) l.push_back(value_from_json(e));
@@ -103,13 +108,18 @@ Value value_from_json(const J& j) {
         d.items.emplace_back(Value(it.key()), value_from_json(it.value()));
       return Value::new_dict(std::move(d));
     }
-    default: fail("jinja: unsupported JSON value type in template input");
+    default:
+      fail("jinja: unsupported JSON value type in template input");
   }
 }
 }  // namespace
 
-Value Value::from_json(const nlohmann::ordered_json& j) { return value_from_json(j); }
-Value Value::from_json(const nlohmann::json& j) { return value_from_json(j); }
+Value Value::from_json(const nlohmann::ordered_json& j) {
+  return value_from_json(j);
+}
+Value Value::from_json(const nlohmann::json& j) {
+  return value_from_json(j);
+}
 
 const void* Value::identity() const {
   if (list_) return list_.get();
@@ -121,15 +131,23 @@ const void* Value::identity() const {
 bool Value::truthy() const {
   switch (kind_) {
     case Kind::Undefined:
-    case Kind::None: return false;
-    case Kind::Bool: return b_;
-    case Kind::Int: return i_ != 0;
-    case Kind::Float: return f_ != 0.0;
-    case Kind::String: return !s_.empty();
+    case Kind::None:
+      return false;
+    case Kind::Bool:
+      return b_;
+    case Kind::Int:
+      return i_ != 0;
+    case Kind::Float:
+      return f_ != 0.0;
+    case Kind::String:
+      return !s_.empty();
     case Kind::List:
-    case Kind::Tuple: return !list_->empty();
-    case Kind::Dict: return !dict_->items.empty();
-    default: return true;
+    case Kind::Tuple:
+      return !list_->empty();
+    case Kind::Dict:
+      return !dict_->items.empty();
+    default:
+      return true;
   }
 }
 
@@ -210,37 +228,57 @@ std::string py_str_repr(std::string_view s) {
 
 std::string Value::type_name() const {
   switch (kind_) {
-    case Kind::Undefined: return "Undefined";
-    case Kind::None: return "NoneType";
-    case Kind::Bool: return "bool";
-    case Kind::Int: return "int";
-    case Kind::Float: return "float";
-    case Kind::String: return "str";
-    case Kind::List: return "list";
-    case Kind::Tuple: return "tuple";
-    case Kind::Dict: return "dict";
-    case Kind::Namespace: return "Namespace";
-    case Kind::Function: return "function";
+    case Kind::Undefined:
+      return "Undefined";
+    case Kind::None:
+      return "NoneType";
+    case Kind::Bool:
+      return "bool";
+    case Kind::Int:
+      return "int";
+    case Kind::Float:
+      return "float";
+    case Kind::String:
+      return "str";
+    case Kind::List:
+      return "list";
+    case Kind::Tuple:
+      return "tuple";
+    case Kind::Dict:
+      return "dict";
+    case Kind::Namespace:
+      return "Namespace";
+    case Kind::Function:
+      return "function";
   }
   return "?";
 }
 
 std::string Value::to_str() const {
   switch (kind_) {
-    case Kind::Undefined: return "";
-    case Kind::String: return s_;
-    default: return repr();
+    case Kind::Undefined:
+      return "";
+    case Kind::String:
+      return s_;
+    default:
+      return repr();
   }
 }
 
 std::string Value::repr() const {
   switch (kind_) {
-    case Kind::Undefined: return "Undefined";
-    case Kind::None: return "None";
-    case Kind::Bool: return b_ ? "True" : "False";
-    case Kind::Int: return std::to_string(i_);
-    case Kind::Float: return py_float_repr(f_);
-    case Kind::String: return py_str_repr(s_);
+    case Kind::Undefined:
+      return "Undefined";
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return b_ ? "True" : "False";
+    case Kind::Int:
+      return std::to_string(i_);
+    case Kind::Float:
+      return py_float_repr(f_);
+    case Kind::String:
+      return py_str_repr(s_);
     case Kind::List:
     case Kind::Tuple: {
       bool tup = kind_ == Kind::Tuple;
@@ -265,7 +303,8 @@ std::string Value::repr() const {
       out += kind_ == Kind::Namespace ? "}>" : "}";
       return out;
     }
-    case Kind::Function: return "<function " + s_ + ">";
+    case Kind::Function:
+      return "<function " + s_ + ">";
   }
   return "";
 }
@@ -275,13 +314,27 @@ void json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -298,12 +351,18 @@ void json_string(std::string& out, std::string_view s) {
 std::string json_key(const Value& k) {
   // json.dumps converts str/int/float/bool/None keys to strings; others are a TypeError.
   switch (k.kind()) {
-    case Value::Kind::String: return k.str();
-    case Value::Kind::None: return "null";
-    case Value::Kind::Bool: return k.as_bool() ? "true" : "false";
-    case Value::Kind::Int: return std::to_string(k.as_int());
-    case Value::Kind::Float: return py_float_repr(k.as_double());
-    default: fail("jinja: tojson: keys must be str, int, float, bool or None, not ", k.type_name());
+    case Value::Kind::String:
+      return k.str();
+    case Value::Kind::None:
+      return "null";
+    case Value::Kind::Bool:
+      return k.as_bool() ? "true" : "false";
+    case Value::Kind::Int:
+      return std::to_string(k.as_int());
+    case Value::Kind::Float:
+      return py_float_repr(k.as_double());
+    default:
+      fail("jinja: tojson: keys must be str, int, float, bool or None, not ", k.type_name());
   }
 }
 
@@ -317,17 +376,28 @@ void dump(std::string& out, const Value& v, const std::string* indent, int level
   };
   if (level > 500) fail("jinja: tojson: nesting too deep");
   switch (v.kind()) {
-    case Value::Kind::None: out += "null"; return;
-    case Value::Kind::Bool: out += v.as_bool() ? "true" : "false"; return;
-    case Value::Kind::Int: out += std::to_string(v.as_int()); return;
+    case Value::Kind::None:
+      out += "null";
+      return;
+    case Value::Kind::Bool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::Int:
+      out += std::to_string(v.as_int());
+      return;
     case Value::Kind::Float: {
       double d = v.as_double();
-      if (std::isnan(d)) out += "NaN";
-      else if (std::isinf(d)) out += d > 0 ? "Infinity" : "-Infinity";
-      else out += py_float_repr(d);
+      if (std::isnan(d))
+        out += "NaN";
+      else if (std::isinf(d))
+        out += d > 0 ? "Infinity" : "-Infinity";
+      else
+        out += py_float_repr(d);
       return;
     }
-    case Value::Kind::String: json_string(out, v.str()); return;
+    case Value::Kind::String:
+      json_string(out, v.str());
+      return;
     case Value::Kind::List:
     case Value::Kind::Tuple: {
       auto& l = v.items();
@@ -368,7 +438,8 @@ void dump(std::string& out, const Value& v, const std::string* indent, int level
       out.push_back('}');
       return;
     }
-    default: fail("jinja: tojson: Object of type ", v.type_name(), " is not JSON serializable");
+    default:
+      fail("jinja: tojson: Object of type ", v.type_name(), " is not JSON serializable");
   }
 }
 }  // namespace
@@ -391,8 +462,10 @@ bool py_equal(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case K::Undefined:
-    case K::None: return true;
-    case K::String: return a.str() == b.str();
+    case K::None:
+      return true;
+    case K::String:
+      return a.str() == b.str();
     case K::List:
     case K::Tuple: {
       auto &x = a.items(), &y = b.items();
@@ -410,7 +483,8 @@ bool py_equal(const Value& a, const Value& b) {
       }
       return true;
     }
-    default: return a.identity() == b.identity();
+    default:
+      return a.identity() == b.identity();
   }
 }
 
@@ -435,8 +509,8 @@ int py_compare(const Value& a, const Value& b) {
     }
     return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   }
-  fail("jinja: '<' not supported between instances of '", a.type_name(), "' and '",
-       b.type_name(), "'");
+  fail("jinja: '<' not supported between instances of '", a.type_name(), "' and '", b.type_name(),
+       "'");
 }
 
 }  // namespace dsv3::jinja

@@ -39,7 +39,17 @@ using Function = std::function<Value(Interpreter&, CallArgs&)>;
 class Value {
  public:
   enum class Kind : uint8_t {
-    Undefined, None, Bool, Int, Float, String, List, Tuple, Dict, Namespace, Function
+    Undefined,
+    None,
+    Bool,
+    Int,
+    Float,
+    String,
+    List,
+    Tuple,
+    Dict,
+    Namespace,
+    Function
   };
 
   Value() = default;  // Undefined
@@ -85,10 +95,10 @@ class Value {
   const std::string& fn_name() const { return s_; }
   const void* identity() const;  // for `is sameas` and function equality
 
-  bool truthy() const;                 // Python bool()
-  std::string to_str() const;          // Python str(); Undefined -> ""
-  std::string repr() const;            // Python repr()
-  std::string type_name() const;       // Python type name ("str", "dict", ...)
+  bool truthy() const;            // Python bool()
+  std::string to_str() const;     // Python str(); Undefined -> ""
+  std::string repr() const;       // Python repr()
+  std::string type_name() const;  // Python type name ("str", "dict", ...)
   // Python json.dumps(x, ensure_ascii=False, indent, separators, sort_keys), as transformers'
   // tojson filter calls it. indent == nullptr means None (one line); otherwise each nesting level
   // is indented by that string. Throws for undefined/callables.
@@ -106,9 +116,9 @@ class Value {
   std::shared_ptr<Function> fn_;
 };
 
-bool py_equal(const Value& a, const Value& b);     // Python ==
-int py_compare(const Value& a, const Value& b);    // Python <,>: -1/0/1; throws on mixed types
-std::string py_float_repr(double v);               // Python repr(float)
-std::string py_str_repr(std::string_view s);       // Python repr(str)
+bool py_equal(const Value& a, const Value& b);   // Python ==
+int py_compare(const Value& a, const Value& b);  // Python <,>: -1/0/1; throws on mixed types
+std::string py_float_repr(double v);             // Python repr(float)
+std::string py_str_repr(std::string_view s);     // Python repr(str)
 
 }  // namespace dsv3::jinja
