@@ -81,8 +81,11 @@ json meta() {
 }
 
 json chat_body(const std::string& q, bool stream, int64_t max_tokens = 120) {
-  return {{"model", "builtin"}, {"messages", {{{"role", "user"}, {"content", q}}}},
-          {"temperature", 0}, {"max_tokens", max_tokens}, {"stream", stream}};
+  return {{"model", "builtin"},
+          {"messages", {{{"role", "user"}, {"content", q}}}},
+          {"temperature", 0},
+          {"max_tokens", max_tokens},
+          {"stream", stream}};
 }
 
 httplib::Result post(const std::string& path, const std::string& body) {
@@ -122,7 +125,8 @@ StreamResult collect_chat_stream(const std::string& body) {
     if (j.contains("usage") && !j["usage"].is_null()) r.usage = j["usage"];
     if (j["choices"].empty()) continue;
     const json& ch = j["choices"][0];
-    if (ch["delta"].contains("reasoning_content")) r.reasoning += ch["delta"]["reasoning_content"].get<std::string>();
+    if (ch["delta"].contains("reasoning_content"))
+      r.reasoning += ch["delta"]["reasoning_content"].get<std::string>();
     if (ch["delta"].contains("content")) r.content += ch["delta"]["content"].get<std::string>();
     if (!ch["finish_reason"].is_null()) r.finish = ch["finish_reason"];
   }
@@ -167,9 +171,10 @@ TEST(ServeHttp, ModelsHealthMetricsPage) {
   EXPECT_NE(p->body.find("reasoning"), std::string::npos);
   auto mt = c.Get("/metrics");
   ASSERT_TRUE(mt);
-  for (const char* k : {"dsv3_requests_total", "dsv3_prompt_tokens_total", "dsv3_generation_tokens_total",
-                        "dsv3_queue_length", "dsv3_kv_cache_tokens_used", "dsv3_kv_cache_usage_ratio",
-                        "dsv3_decode_tokens_per_second"})
+  for (const char* k :
+       {"dsv3_requests_total", "dsv3_prompt_tokens_total", "dsv3_generation_tokens_total",
+        "dsv3_queue_length", "dsv3_kv_cache_tokens_used", "dsv3_kv_cache_usage_ratio",
+        "dsv3_decode_tokens_per_second"})
     EXPECT_NE(mt->body.find(std::string("# TYPE ") + k), std::string::npos) << k;
   EXPECT_EQ(metric("dsv3_kv_cache_tokens_capacity"), double(4 * kCtx));
 }
@@ -225,7 +230,8 @@ TEST(ServeHttp, LogprobsAndStopAndLength) {
     ASSERT_EQ(e["top_logprobs"].size(), 3u);
     EXPECT_EQ(e["top_logprobs"][0]["token"], e["token"]);  // greedy picks the most likely
     EXPECT_LE(e["logprob"].get<double>(), 0.0);
-    EXPECT_GE(e["top_logprobs"][0]["logprob"].get<double>(), e["top_logprobs"][1]["logprob"].get<double>());
+    EXPECT_GE(e["top_logprobs"][0]["logprob"].get<double>(),
+              e["top_logprobs"][1]["logprob"].get<double>());
   }
   EXPECT_EQ(joined, text.substr(0, joined.size()));
   // Stop string inside the reasoning (the reference's first "|" and the 2 bytes after it):
@@ -243,7 +249,8 @@ TEST(ServeHttp, LogprobsAndStopAndLength) {
 
 TEST(ServeHttp, CompletionsTextAndTokenIdsAgree) {
   const json p = meta()["prompts"][1];
-  const std::string prompt = "<｜User｜>" + p["question"].get<std::string>() + "<｜Assistant｜><think>\n";
+  const std::string prompt =
+      "<｜User｜>" + p["question"].get<std::string>() + "<｜Assistant｜><think>\n";
   json a = {{"model", "builtin"}, {"prompt", prompt}, {"temperature", 0}, {"max_tokens", 60}};
   auto r1 = post("/v1/completions", a.dump());
   ASSERT_TRUE(r1);
@@ -263,7 +270,10 @@ TEST(ServeHttp, CompletionsTextAndTokenIdsAgree) {
   std::string text;
   bool done = false;
   for (auto& d : sse_data(r2->body)) {
-    if (d == "[DONE]") { done = true; continue; }
+    if (d == "[DONE]") {
+      done = true;
+      continue;
+    }
     json j = json::parse(d);
     if (!j["choices"].empty()) text += j["choices"][0]["text"].get<std::string>();
   }
@@ -287,20 +297,37 @@ TEST(ServeHttp, BadInputGetsOpenAiErrors) {
   std::vector<Case> cases = {
       {"malformed JSON", "/v1/chat/completions", "{\"model\": ", 400, "invalid_json"},
       {"not an object", "/v1/chat/completions", "[1,2]", 400, "invalid_json"},
-      {"messages not array", "/v1/chat/completions", R"({"model":"builtin","messages":"hi"})", 400, "invalid_type"},
-      {"empty messages", "/v1/chat/completions", R"({"model":"builtin","messages":[]})", 400, "invalid_value"},
-      {"missing model", "/v1/chat/completions", "{" + ok_msgs + "}", 400, "missing_required_parameter"},
-      {"unknown model", "/v1/chat/completions", R"({"model":"gpt-9",)" + ok_msgs + "}", 404, "model_not_found"},
-      {"temperature type", "/v1/chat/completions", R"({"model":"builtin","temperature":"hot",)" + ok_msgs + "}", 400, "invalid_type"},
-      {"max_tokens negative", "/v1/chat/completions", R"({"model":"builtin","max_tokens":-3,)" + ok_msgs + "}", 400, "invalid_value"},
-      {"max_tokens beyond ctx", "/v1/chat/completions", R"({"model":"builtin","max_tokens":100000,)" + ok_msgs + "}", 400, "context_length_exceeded"},
-      {"bad role", "/v1/chat/completions", R"({"model":"builtin","messages":[{"role":"wizard","content":"x"}]})", 400, "invalid_value"},
-      {"response_format json", "/v1/chat/completions", R"({"model":"builtin","response_format":{"type":"json_object"},)" + ok_msgs + "}", 400, "invalid_value"},
+      {"messages not array", "/v1/chat/completions", R"({"model":"builtin","messages":"hi"})", 400,
+       "invalid_type"},
+      {"empty messages", "/v1/chat/completions", R"({"model":"builtin","messages":[]})", 400,
+       "invalid_value"},
+      {"missing model", "/v1/chat/completions", "{" + ok_msgs + "}", 400,
+       "missing_required_parameter"},
+      {"unknown model", "/v1/chat/completions", R"({"model":"gpt-9",)" + ok_msgs + "}", 404,
+       "model_not_found"},
+      {"temperature type", "/v1/chat/completions",
+       R"({"model":"builtin","temperature":"hot",)" + ok_msgs + "}", 400, "invalid_type"},
+      {"max_tokens negative", "/v1/chat/completions",
+       R"({"model":"builtin","max_tokens":-3,)" + ok_msgs + "}", 400, "invalid_value"},
+      {"max_tokens beyond ctx", "/v1/chat/completions",
+       R"({"model":"builtin","max_tokens":100000,)" + ok_msgs + "}", 400,
+       "context_length_exceeded"},
+      {"bad role", "/v1/chat/completions",
+       R"({"model":"builtin","messages":[{"role":"wizard","content":"x"}]})", 400, "invalid_value"},
+      {"response_format json", "/v1/chat/completions",
+       R"({"model":"builtin","response_format":{"type":"json_object"},)" + ok_msgs + "}", 400,
+       "invalid_value"},
       {"prompt too long", "/v1/completions", long_ids, 400, "context_length_exceeded"},
-      {"token id out of vocab", "/v1/completions", R"({"model":"builtin","prompt":[1,2,99999]})", 400, "invalid_value"},
-      {"prompt wrong type", "/v1/completions", R"({"model":"builtin","prompt":{"a":1}})", 400, "invalid_type"},
-      {"invalid UTF-8", "/v1/chat/completions", "{\"model\":\"builtin\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}", 400, "invalid_utf8"},
-      {"body over the limit", "/v1/completions", "{\"model\":\"builtin\",\"prompt\":\"" + std::string(kMaxBody + 100, 'a') + "\"}", 413, nullptr},
+      {"token id out of vocab", "/v1/completions", R"({"model":"builtin","prompt":[1,2,99999]})",
+       400, "invalid_value"},
+      {"prompt wrong type", "/v1/completions", R"({"model":"builtin","prompt":{"a":1}})", 400,
+       "invalid_type"},
+      {"invalid UTF-8", "/v1/chat/completions",
+       "{\"model\":\"builtin\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}", 400,
+       "invalid_utf8"},
+      {"body over the limit", "/v1/completions",
+       "{\"model\":\"builtin\",\"prompt\":\"" + std::string(kMaxBody + 100, 'a') + "\"}", 413,
+       nullptr},
       {"unknown route", "/v1/engines", "{}", 404, nullptr},
   };
   for (auto& c : cases) {
@@ -324,7 +351,8 @@ TEST(ServeHttp, BadInputGetsOpenAiErrors) {
 
 TEST(ServeHttp, SixteenConcurrentGreedyStreamsEqualSequential) {
   std::vector<std::string> qs;
-  for (int i = 0; i < 16; ++i) qs.push_back("What is " + std::to_string(17 * i + 3) + "+" + std::to_string(250 - 9 * i) + "?");
+  for (int i = 0; i < 16; ++i)
+    qs.push_back("What is " + std::to_string(17 * i + 3) + "+" + std::to_string(250 - 9 * i) + "?");
   std::vector<json> seq(16);
   for (int i = 0; i < 16; ++i) {
     auto r = post("/v1/chat/completions", chat_body(qs[size_t(i)], false).dump());
@@ -348,24 +376,34 @@ TEST(ServeHttp, SixteenConcurrentGreedyStreamsEqualSequential) {
 }
 
 TEST(ServeHttp, StormOfBadRequestsLosesNoGoodOne) {
-  const std::string good = R"({"model":"builtin","prompt":"<｜User｜>What is 5*7?<｜Assistant｜><think>\n","temperature":0,"max_tokens":12})";
+  const std::string good =
+      R"({"model":"builtin","prompt":"<｜User｜>What is 5*7?<｜Assistant｜><think>\n","temperature":0,"max_tokens":12})";
   auto ref = post("/v1/completions", good);
   ASSERT_TRUE(ref);
   ASSERT_EQ(ref->status, 200);
   const std::string want = json::parse(ref->body)["choices"][0]["text"];
-  const std::vector<std::string> bad = {"{", "null", R"({"model":"x","prompt":"a"})", "{\"model\":\"builtin\",\"prompt\":\"\xc3\"}",
-                                        R"({"model":"builtin","prompt":[1,-1]})", R"({"model":"builtin","prompt":"a","max_tokens":"many"})"};
+  const std::vector<std::string> bad = {"{",
+                                        "null",
+                                        R"({"model":"x","prompt":"a"})",
+                                        "{\"model\":\"builtin\",\"prompt\":\"\xc3\"}",
+                                        R"({"model":"builtin","prompt":[1,-1]})",
+                                        R"({"model":"builtin","prompt":"a","max_tokens":"many"})"};
   std::atomic<int> good_ok{0}, good_bad{0}, bad_4xx{0}, other{0};
   std::vector<std::thread> th;
   for (int t = 0; t < 8; ++t)
     th.emplace_back([&, t] {
       for (int k = 0; k < 6; ++k) {
-        auto b = post(t % 2 ? "/v1/completions" : "/v1/chat/completions", bad[size_t((t + k) % bad.size())]);
-        if (b && b->status >= 400 && b->status < 500) ++bad_4xx;
-        else ++other;
+        auto b = post(t % 2 ? "/v1/completions" : "/v1/chat/completions",
+                      bad[size_t((t + k) % bad.size())]);
+        if (b && b->status >= 400 && b->status < 500)
+          ++bad_4xx;
+        else
+          ++other;
         auto g = post("/v1/completions", good);
-        if (g && g->status == 200 && json::parse(g->body)["choices"][0]["text"] == want) ++good_ok;
-        else ++good_bad;
+        if (g && g->status == 200 && json::parse(g->body)["choices"][0]["text"] == want)
+          ++good_ok;
+        else
+          ++good_bad;
       }
     });
   for (auto& x : th) x.join();
@@ -426,7 +464,8 @@ TEST(ServeHttp, FullQueueGets429WithRetryAfter) {
     cc.send(req, res, err);
   });
   while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  auto r = c.Post("/v1/chat/completions", chat_body("What is 2+2?", false, 4).dump(), "application/json");
+  auto r = c.Post("/v1/chat/completions", chat_body("What is 2+2?", false, 4).dump(),
+                  "application/json");
   t.join();
   ASSERT_TRUE(r);
   // Either still busy (429) or the holder was already done; with 200 tokens to go it is busy.

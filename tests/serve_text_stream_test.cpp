@@ -61,7 +61,8 @@ TEST(ServeTextStream, ReasoningSplitAtEveryBoundary) {
 TEST(ServeTextStream, StopStringsAtEveryBoundary) {
   const std::string text = builtin_meta()["prompts"][0]["greedy_text"];
   const std::string first_bar = text.substr(text.find('|'), 3);
-  for (const std::string stop : {first_bar, std::string("</think>"), std::string("-0"), std::string("not there")}) {
+  for (const std::string stop :
+       {first_bar, std::string("</think>"), std::string("-0"), std::string("not there")}) {
     const size_t at = text.find(stop);
     const std::string want = at == std::string::npos ? text : text.substr(0, at);
     for (size_t a = 0; a <= text.size(); ++a)
@@ -82,10 +83,12 @@ TEST(ServeTextStream, ToolCallsRenderedByTheR1TemplateParseBack) {
   auto tok = Tokenizer::from_file(DSV3_BUILTIN_MODEL_DIR);
   ChatTemplate tmpl(tok->chat_template());
   nlohmann::ordered_json calls = nlohmann::ordered_json::array();
-  calls.push_back({{"type", "function"},
-                   {"function", {{"name", "get_weather"}, {"arguments", "{\"city\": \"Paris\"}"}}}});
-  calls.push_back({{"type", "function"},
-                   {"function", {{"name", "add"}, {"arguments", "{\"a\": 1, \"b\": [2, \"\\u00e9\"]}"}}}});
+  calls.push_back(
+      {{"type", "function"},
+       {"function", {{"name", "get_weather"}, {"arguments", "{\"city\": \"Paris\"}"}}}});
+  calls.push_back(
+      {{"type", "function"},
+       {"function", {{"name", "add"}, {"arguments", "{\"a\": 1, \"b\": [2, \"\\u00e9\"]}"}}}});
   nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
   msgs.push_back({{"role", "user"}, {"content", "hi"}});
   msgs.push_back({{"role", "assistant"}, {"content", "Let me check."}, {"tool_calls", calls}});

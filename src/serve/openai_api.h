@@ -34,11 +34,11 @@ std::string default_error_type(int status);
 // What the server needs to know about the loaded model to validate requests.
 struct ApiContext {
   std::string model_name;
-  int64_t ctx = 0;         // tokens per sequence (prompt + completion)
+  int64_t ctx = 0;  // tokens per sequence (prompt + completion)
   int64_t vocab_size = 0;
-  const Tokenizer* tok = nullptr;         // nullptr: token-id prompts only
-  const ChatTemplate* tmpl = nullptr;     // nullptr: no chat endpoint
-  ChatTemplateOptions tmpl_opts;          // special tokens
+  const Tokenizer* tok = nullptr;      // nullptr: token-id prompts only
+  const ChatTemplate* tmpl = nullptr;  // nullptr: no chat endpoint
+  ChatTemplateOptions tmpl_opts;       // special tokens
 };
 
 struct GenRequest {
@@ -50,8 +50,8 @@ struct GenRequest {
   SamplerParams sampling;
   std::vector<std::string> stop;
   bool stream = false, include_usage = false;
-  int top_logprobs = -1;  // -1: no logprobs
-  bool echo = false;      // completions: echo the prompt
+  int top_logprobs = -1;    // -1: no logprobs
+  bool echo = false;        // completions: echo the prompt
   bool ignore_eos = false;  // extension (as vLLM): keep generating past end-of-sequence
 };
 

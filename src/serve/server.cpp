@@ -19,7 +19,9 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // Events of one request, filled by the scheduler thread, drained by the HTTP thread.
 struct Job {
@@ -54,10 +56,18 @@ class Output {
     if (ev.finish == FinishReason::kNone) return false;
     if (sd_) route(sd_->flush(), true, p);
     switch (ev.finish) {
-      case FinishReason::kLength: finish_reason = "length"; break;
-      case FinishReason::kError: finish_reason = "error"; error = ev.error; break;
-      case FinishReason::kCancelled: finish_reason = stop_.stopped() ? "stop" : "cancelled"; break;
-      default: finish_reason = "stop";
+      case FinishReason::kLength:
+        finish_reason = "length";
+        break;
+      case FinishReason::kError:
+        finish_reason = "error";
+        error = ev.error;
+        break;
+      case FinishReason::kCancelled:
+        finish_reason = stop_.stopped() ? "stop" : "cancelled";
+        break;
+      default:
+        finish_reason = "stop";
     }
     if (r_.chat && r_.tools) {
       tool_calls = tools_.tool_calls();
@@ -115,8 +125,10 @@ class Output {
 // Completions-format logprobs ({tokens, token_logprobs, top_logprobs, text_offset}) from
 // chat-format entries.
 json completion_logprobs(const json& entries, size_t offset0) {
-  json out = {{"tokens", json::array()}, {"token_logprobs", json::array()},
-              {"top_logprobs", json::array()}, {"text_offset", json::array()}};
+  json out = {{"tokens", json::array()},
+              {"token_logprobs", json::array()},
+              {"top_logprobs", json::array()},
+              {"text_offset", json::array()}};
   size_t off = offset0;
   for (auto& e : entries) {
     out["tokens"].push_back(e["token"]);
@@ -141,19 +153,27 @@ std::atomic<uint64_t> g_next_id{1};
 }  // namespace
 
 Server::Server(Scheduler& sched, ApiContext api, ServerOptions opt)
-    : sched_(sched), api_(std::move(api)), opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()) {
+    : sched_(sched),
+      api_(std::move(api)),
+      opt_(std::move(opt)),
+      http_(std::make_unique<httplib::Server>()) {
   DSV3_CHECK(opt_.host == "127.0.0.1" || opt_.host == "localhost" || opt_.host == "::1",
-             "--host must be a loopback address (127.0.0.1, localhost or ::1), got '", opt_.host, "'");
+             "--host must be a loopback address (127.0.0.1, localhost or ::1), got '", opt_.host,
+             "'");
   DSV3_CHECK(opt_.port >= 0 && opt_.port <= 65535, "--port must be in [0, 65535], got ", opt_.port);
   DSV3_CHECK(opt_.http_threads > 0, "http threads must be > 0");
   routes();
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::bind() {
-  if (opt_.port == 0) port_ = http_->bind_to_any_port(opt_.host);
-  else port_ = http_->bind_to_port(opt_.host, opt_.port) ? opt_.port : -1;
+  if (opt_.port == 0)
+    port_ = http_->bind_to_any_port(opt_.host);
+  else
+    port_ = http_->bind_to_port(opt_.host, opt_.port) ? opt_.port : -1;
   DSV3_CHECK(port_ > 0, "serve: cannot bind ", opt_.host, ":", opt_.port);
 }
 
@@ -179,24 +199,29 @@ std::string Server::metrics_text() const {
   auto metric = [&](const char* name, const char* type, const char* help, double v) {
     o += str("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", v, "\n");
   };
-  metric("dsv3_requests_total", "counter", "Generation requests admitted by the scheduler.", double(s.requests_total));
-  metric("dsv3_requests_rejected_total", "counter", "Requests refused because the queue was full (429).",
-         double(s.requests_rejected));
-  metric("dsv3_http_requests_total", "counter", "HTTP requests answered.", double(counters_.http_requests));
-  metric("dsv3_http_client_errors_total", "counter", "HTTP 4xx answers.", double(counters_.errors_4xx));
-  metric("dsv3_http_server_errors_total", "counter", "HTTP 5xx answers.", double(counters_.errors_5xx));
-  metric("dsv3_requests_cancelled_total", "counter", "Sequences cancelled (client gone, stop string).",
-         double(counters_.cancelled));
+  metric("dsv3_requests_total", "counter", "Generation requests admitted by the scheduler.",
+         double(s.requests_total));
+  metric("dsv3_requests_rejected_total", "counter",
+         "Requests refused because the queue was full (429).", double(s.requests_rejected));
+  metric("dsv3_http_requests_total", "counter", "HTTP requests answered.",
+         double(counters_.http_requests));
+  metric("dsv3_http_client_errors_total", "counter", "HTTP 4xx answers.",
+         double(counters_.errors_4xx));
+  metric("dsv3_http_server_errors_total", "counter", "HTTP 5xx answers.",
+         double(counters_.errors_5xx));
+  metric("dsv3_requests_cancelled_total", "counter",
+         "Sequences cancelled (client gone, stop string).", double(counters_.cancelled));
   metric("dsv3_prompt_tokens_total", "counter", "Prompt tokens processed.", double(s.tokens_in));
   metric("dsv3_generation_tokens_total", "counter", "Tokens generated.", double(s.tokens_out));
   metric("dsv3_queue_length", "gauge", "Requests waiting for a KV slot.", double(s.queue_length));
   metric("dsv3_active_sequences", "gauge", "Sequences holding a KV slot.", double(s.active));
   metric("dsv3_kv_cache_tokens_used", "gauge", "KV cache tokens in use.", double(s.kv_tokens_used));
-  metric("dsv3_kv_cache_tokens_capacity", "gauge", "KV cache tokens in the pool.", double(s.kv_tokens_capacity));
+  metric("dsv3_kv_cache_tokens_capacity", "gauge", "KV cache tokens in the pool.",
+         double(s.kv_tokens_capacity));
   metric("dsv3_kv_cache_usage_ratio", "gauge", "Fraction of the KV cache pool in use.",
          s.kv_tokens_capacity > 0 ? double(s.kv_tokens_used) / double(s.kv_tokens_capacity) : 0.0);
-  metric("dsv3_decode_tokens_per_second", "gauge", "Generated tokens per second over the last ~10 s.",
-         s.decode_tokens_per_second);
+  metric("dsv3_decode_tokens_per_second", "gauge",
+         "Generated tokens per second over the last ~10 s.", s.decode_tokens_per_second);
   metric("dsv3_scheduler_steps_total", "counter", "Batched forward steps run.", double(s.steps));
   return o;
 }
@@ -214,43 +239,52 @@ void Server::routes() {
     if (!res.body.empty()) return;
     std::string msg = str("HTTP ", res.status);
     std::string code;
-    if (res.status == 404) msg = str("no route for ", req.method, " ", req.path), code = "not_found";
+    if (res.status == 404)
+      msg = str("no route for ", req.method, " ", req.path), code = "not_found";
     if (res.status == 413)
-      msg = str("request body exceeds the limit of ", opt_.max_body_bytes, " bytes"), code = "request_too_large";
+      msg = str("request body exceeds the limit of ", opt_.max_body_bytes, " bytes"),
+      code = "request_too_large";
     if (res.status == 405) msg = str("method ", req.method, " not allowed on ", req.path);
     res.set_content(dump(error_json(res.status, msg, "", code)), "application/json");
   });
-  h.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    try {
-      std::rethrow_exception(ep);
-    } catch (const ApiError& e) {
-      send_error(res, e);
-    } catch (const std::exception& e) {
-      send_error(res, ApiError(500, e.what()));
-    } catch (...) {
-      send_error(res, ApiError(500, "unknown error"));
-    }
-  });
+  h.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        try {
+          std::rethrow_exception(ep);
+        } catch (const ApiError& e) {
+          send_error(res, e);
+        } catch (const std::exception& e) {
+          send_error(res, ApiError(500, e.what()));
+        } catch (...) {
+          send_error(res, ApiError(500, "unknown error"));
+        }
+      });
 
   h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const SchedulerStats s = sched_.stats();
-    res.set_content(dump({{"status", "ok"}, {"active", s.active}, {"queue_length", s.queue_length}}),
-                    "application/json");
+    res.set_content(
+        dump({{"status", "ok"}, {"active", s.active}, {"queue_length", s.queue_length}}),
+        "application/json");
   });
   h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_text(), "text/plain; version=0.0.4");
   });
   h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    json m = {{"id", api_.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "dsv3"},
+    json m = {{"id", api_.model_name},
+              {"object", "model"},
+              {"created", 0},
+              {"owned_by", "dsv3"},
               {"context_length", api_.ctx}};
     res.set_content(dump({{"object", "list"}, {"data", json::array({m})}}), "application/json");
   });
   h.Get("/v1/models/(.+)", [this](const httplib::Request& req, httplib::Response& res) {
     if (req.matches[1] != api_.model_name)
-      return send_error(res, ApiError(404, str("The model '", std::string(req.matches[1]), "' does not exist"),
-                                      "model", "model_not_found"));
-    res.set_content(dump({{"id", api_.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "dsv3"}}),
-                    "application/json");
+      return send_error(
+          res, ApiError(404, str("The model '", std::string(req.matches[1]), "' does not exist"),
+                        "model", "model_not_found"));
+    res.set_content(
+        dump({{"id", api_.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "dsv3"}}),
+        "application/json");
   });
   h.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(chat_page_html(), "text/html; charset=utf-8");
@@ -285,8 +319,9 @@ void Server::routes() {
       return send_error(res, ApiError(400, e.what(), chat ? "messages" : "prompt"));
     }
     if (job->id == 0)
-      return send_error(res, ApiError(429, "the server is busy: the request queue is full; retry later", "",
-                                      "queue_full"));
+      return send_error(
+          res, ApiError(429, "the server is busy: the request queue is full; retry later", "",
+                        "queue_full"));
     const std::string id = str(chat ? "chatcmpl-" : "cmpl-", g_next_id++);
     const int64_t created = int64_t(std::time(nullptr));
     const int64_t n_prompt = int64_t(greq->prompt.size());
@@ -298,7 +333,8 @@ void Server::routes() {
       }
     };
     auto usage = [n_prompt](const Output& o) {
-      return json{{"prompt_tokens", n_prompt}, {"completion_tokens", o.completion_tokens},
+      return json{{"prompt_tokens", n_prompt},
+                  {"completion_tokens", o.completion_tokens},
                   {"total_tokens", n_prompt + o.completion_tokens}};
     };
 
@@ -323,7 +359,8 @@ void Server::routes() {
           if (out->stop_hit() && !done) cancel();
         }
       }
-      if (out->finish_reason == "error") return send_error(res, ApiError(500, "generation failed: " + out->error));
+      if (out->finish_reason == "error")
+        return send_error(res, ApiError(500, "generation failed: " + out->error));
       counters_.completion_tokens += out->completion_tokens;
       ++counters_.completions_ok;
       json choice;
@@ -334,9 +371,11 @@ void Server::routes() {
           msg["tool_calls"] = out->tool_calls;
           if (content.empty()) msg["content"] = nullptr;
         }
-        choice = {{"index", 0}, {"message", msg},
-                  {"logprobs", greq->top_logprobs >= 0 ? json{{"content", logprobs}} : json(nullptr)},
-                  {"finish_reason", out->finish_reason}};
+        choice = {
+            {"index", 0},
+            {"message", msg},
+            {"logprobs", greq->top_logprobs >= 0 ? json{{"content", logprobs}} : json(nullptr)},
+            {"finish_reason", out->finish_reason}};
       } else {
         std::string text = content;
         size_t off0 = 0;
@@ -344,12 +383,19 @@ void Server::routes() {
           const std::string ptxt = api_.tok->decode(greq->prompt, false);
           text = ptxt + text, off0 = ptxt.size();
         }
-        choice = {{"index", 0}, {"text", text},
-                  {"logprobs", greq->top_logprobs >= 0 ? completion_logprobs(logprobs, off0) : json(nullptr)},
-                  {"finish_reason", out->finish_reason}, {"token_ids", tokens}};
+        choice = {{"index", 0},
+                  {"text", text},
+                  {"logprobs",
+                   greq->top_logprobs >= 0 ? completion_logprobs(logprobs, off0) : json(nullptr)},
+                  {"finish_reason", out->finish_reason},
+                  {"token_ids", tokens}};
       }
-      json body = {{"id", id}, {"object", chat ? "chat.completion" : "text_completion"}, {"created", created},
-                   {"model", api_.model_name}, {"choices", json::array({choice})}, {"usage", usage(*out)}};
+      json body = {{"id", id},
+                   {"object", chat ? "chat.completion" : "text_completion"},
+                   {"created", created},
+                   {"model", api_.model_name},
+                   {"choices", json::array({choice})},
+                   {"usage", usage(*out)}};
       res.set_content(dump(body), "application/json");
       return;
     }
@@ -360,13 +406,17 @@ void Server::routes() {
     auto first = std::make_shared<bool>(true);
     auto chunk = [this, id, created, chat](json choice) {
       choice["index"] = 0;
-      json c = {{"id", id}, {"object", chat ? "chat.completion.chunk" : "text_completion"}, {"created", created},
-                {"model", api_.model_name}, {"choices", json::array({choice})}};
+      json c = {{"id", id},
+                {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                {"created", created},
+                {"model", api_.model_name},
+                {"choices", json::array({choice})}};
       return "data: " + dump(c) + "\n\n";
     };
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, job, out, greq, first, chunk, cancel, usage, id, created, chat](size_t, httplib::DataSink& sink) {
+        [this, job, out, greq, first, chunk, cancel, usage, id, created, chat](
+            size_t, httplib::DataSink& sink) {
           auto write = [&](const std::string& s) {
             if (!sink.write(s.data(), s.size())) {
               cancel();
@@ -376,14 +426,16 @@ void Server::routes() {
           };
           if (*first && chat) {
             *first = false;
-            if (!write(chunk({{"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr},
+            if (!write(chunk({{"delta", {{"role", "assistant"}, {"content", ""}}},
+                              {"logprobs", nullptr},
                               {"finish_reason", nullptr}})))
               return false;
           }
           std::deque<TokenEvent> evs;
           {
             std::unique_lock<std::mutex> lk(job->mu);
-            job->cv.wait_for(lk, std::chrono::milliseconds(500), [&] { return !job->events.empty(); });
+            job->cv.wait_for(lk, std::chrono::milliseconds(500),
+                             [&] { return !job->events.empty(); });
             evs.swap(job->events);
           }
           if (evs.empty()) return write(": keep-alive\n\n");
@@ -402,11 +454,13 @@ void Server::routes() {
               if (!p.reasoning.empty()) delta["reasoning_content"] = p.reasoning;
               if (!p.content.empty() || p.reasoning.empty()) delta["content"] = p.content;
               choice = {{"delta", delta},
-                        {"logprobs", greq->top_logprobs >= 0 ? json{{"content", p.logprobs}} : json(nullptr)},
+                        {"logprobs",
+                         greq->top_logprobs >= 0 ? json{{"content", p.logprobs}} : json(nullptr)},
                         {"finish_reason", nullptr}};
             } else {
               choice = {{"text", p.content},
-                        {"logprobs", greq->top_logprobs >= 0 ? completion_logprobs(p.logprobs, 0) : json(nullptr)},
+                        {"logprobs", greq->top_logprobs >= 0 ? completion_logprobs(p.logprobs, 0)
+                                                             : json(nullptr)},
                         {"finish_reason", nullptr}};
             }
             if (!write(chunk(choice))) return false;
@@ -431,8 +485,11 @@ void Server::routes() {
             last["error"] = {{"message", out->error}, {"type", "server_error"}};
           if (!write(chunk(last))) return false;
           if (greq->include_usage) {
-            json u = {{"id", id}, {"object", chat ? "chat.completion.chunk" : "text_completion"},
-                      {"created", created}, {"model", api_.model_name}, {"choices", json::array()},
+            json u = {{"id", id},
+                      {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                      {"created", created},
+                      {"model", api_.model_name},
+                      {"choices", json::array()},
                       {"usage", usage(*out)}};
             if (!write("data: " + dump(u) + "\n\n")) return false;
           }
@@ -444,10 +501,12 @@ void Server::routes() {
           if (!success) cancel();
         });
   };
-  h.Post("/v1/chat/completions",
-         [generate](const httplib::Request& req, httplib::Response& res) { generate(req, res, true); });
-  h.Post("/v1/completions",
-         [generate](const httplib::Request& req, httplib::Response& res) { generate(req, res, false); });
+  h.Post("/v1/chat/completions", [generate](const httplib::Request& req, httplib::Response& res) {
+    generate(req, res, true);
+  });
+  h.Post("/v1/completions", [generate](const httplib::Request& req, httplib::Response& res) {
+    generate(req, res, false);
+  });
 }
 
 }  // namespace dsv3::serve

@@ -22,10 +22,10 @@ class Server;
 namespace dsv3::serve {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // loopback only: 127.0.0.1, localhost or ::1
-  int port = 0;                     // 0: an ephemeral port (see Server::port())
+  std::string host = "127.0.0.1";           // loopback only: 127.0.0.1, localhost or ::1
+  int port = 0;                             // 0: an ephemeral port (see Server::port())
   size_t max_body_bytes = size_t(1) << 20;  // larger bodies get 413
-  int http_threads = 64;            // concurrent connections served
+  int http_threads = 64;                    // concurrent connections served
 };
 
 class Server {

@@ -12,7 +12,8 @@ const std::string kCallBegin = "<｜tool▁call▁begin｜>", kCallEnd = "<｜to
 const std::string kSep = "<｜tool▁sep｜>";
 
 bool blank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; });
 }
 std::string_view trim(std::string_view s) {
   while (!s.empty() && blank(s.substr(0, 1))) s.remove_prefix(1);
@@ -93,7 +94,8 @@ void ReasoningParser::push(std::string_view text, std::string& reasoning, std::s
     const size_t keep = partial_suffix(hold_, tag);
     const std::string out = hold_.substr(0, hold_.size() - keep);
     hold_.erase(0, hold_.size() - keep);
-    if (in_think_) reasoning += out;
+    if (in_think_)
+      reasoning += out;
     else if (!blank(out)) {
       emit_content(out, content);
     } else {
@@ -105,8 +107,10 @@ void ReasoningParser::push(std::string_view text, std::string& reasoning, std::s
 }
 
 void ReasoningParser::flush(std::string& reasoning, std::string& content) {
-  if (in_think_) reasoning += hold_;
-  else emit_content(hold_, content);
+  if (in_think_)
+    reasoning += hold_;
+  else
+    emit_content(hold_, content);
   hold_.clear();
 }
 
@@ -158,14 +162,17 @@ nlohmann::json parse_deepseek_tool_calls(std::string_view s) {
     std::string_view name = trim(rest.substr(0, nl));
     std::string_view args = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     args = trim(args);
-    if (args.substr(0, 7) == "```json") args.remove_prefix(7);
-    else if (args.substr(0, 3) == "```") args.remove_prefix(3);
+    if (args.substr(0, 7) == "```json")
+      args.remove_prefix(7);
+    else if (args.substr(0, 3) == "```")
+      args.remove_prefix(3);
     if (args.size() >= 3 && args.substr(args.size() - 3) == "```") args.remove_suffix(3);
     args = trim(args);
     if (name.empty()) continue;
-    nlohmann::json call = {{"id", "call_" + std::to_string(out.size())},
-                           {"type", type.empty() ? "function" : std::string(type)},
-                           {"function", {{"name", std::string(name)}, {"arguments", std::string(args)}}}};
+    nlohmann::json call = {
+        {"id", "call_" + std::to_string(out.size())},
+        {"type", type.empty() ? "function" : std::string(type)},
+        {"function", {{"name", std::string(name)}, {"arguments", std::string(args)}}}};
     out.push_back(std::move(call));
   }
   return out;

@@ -44,7 +44,7 @@ class ReasoningParser {
  private:
   void emit_content(std::string_view s, std::string& content);
   bool in_think_;
-  bool closed_ = false;         // </think> seen: no more tags recognised
+  bool closed_ = false;           // </think> seen: no more tags recognised
   bool content_started_ = false;  // non-blank content emitted
   std::string hold_;
 };

@@ -15,8 +15,10 @@ namespace dsv3::cli {
 namespace {
 
 const char* kHelp =
-    "usage: dsv3 serve [-m DIR] [--host 127.0.0.1] [--port N] [--parallel N] [--ctx N] [--queue N]\n"
-    "  --host ADDR         loopback address to bind (127.0.0.1, localhost or ::1; default 127.0.0.1)\n"
+    "usage: dsv3 serve [-m DIR] [--host 127.0.0.1] [--port N] [--parallel N] [--ctx N] [--queue "
+    "N]\n"
+    "  --host ADDR         loopback address to bind (127.0.0.1, localhost or ::1; default "
+    "127.0.0.1)\n"
     "  --port N            TCP port (default 8080; 0 = any free port, printed on stderr)\n"
     "  --parallel N        sequences decoded together = KV slots of --ctx tokens (default 4)\n"
     "  --queue N           requests waiting beyond the slots before 429 (default 64)\n"
@@ -29,8 +31,8 @@ const char* kHelp =
 int cmd_serve(const std::vector<std::string>& argv) {
   auto spec = model_flag_spec();
   for (auto& f : text_flag_spec()) spec.push_back(f);
-  for (const char* f : {"--host=", "--port=", "--parallel=", "--queue=", "--prefill-chunk=", "--max-body=",
-                        "--model-name=", "--help"})
+  for (const char* f : {"--host=", "--port=", "--parallel=", "--queue=", "--prefill-chunk=",
+                        "--max-body=", "--model-name=", "--help"})
     spec.push_back(f);
   Args a(argv, spec);
   if (a.has("--help")) {
@@ -75,9 +77,11 @@ int cmd_serve(const std::vector<std::string>& argv) {
   Scheduler sched(*lm.model, lm.pool.get(), opt);
   serve::Server server(sched, api, so);
   server.start();
-  std::fprintf(stderr, "dsv3 serve: model '%s' on http://%s:%d/ (%lld slots x %lld tokens, queue %lld%s)\n",
+  std::fprintf(stderr,
+               "dsv3 serve: model '%s' on http://%s:%d/ (%lld slots x %lld tokens, queue %lld%s)\n",
                api.model_name.c_str(), so.host.c_str(), server.port(), (long long)opt.max_seqs,
-               (long long)opt.ctx, (long long)opt.max_queue, tok ? "" : ", no tokenizer: token-id prompts only");
+               (long long)opt.ctx, (long long)opt.max_queue,
+               tok ? "" : ", no tokenizer: token-id prompts only");
   // Serve until SIGINT/SIGTERM (blocked in every thread, taken here).
   int sig = 0;
   sigwait(&set, &sig);
