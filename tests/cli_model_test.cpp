@@ -106,3 +106,20 @@ TEST(CliModel, BadFlagsGiveClearErrors) {
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
   }
 }
+
+TEST(CliModel, ChatKeepsHistoryAndClears) {
+  // The built-in model through its own R1 chat template; one problem per turn.
+  auto r = test::run_cli("chat -n 96", "What is 21+34?\n/clear\nWhat is 52*3?\n/exit\nWhat is 1+1?\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("<think>\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("</think>\n\n55\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(conversation cleared)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("</think>\n\n156\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("</think>\n\n2\n"), std::string::npos) << "input after /exit was answered";
+}
+
+TEST(CliModel, RunChatAnswersWithReasoning) {
+  auto r = test::run_cli("run --chat -p \"What is 347+589?\" -n 96");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("3+5+1=9|936\n</think>\n\n936"), std::string::npos) << r.out;
+}

@@ -1,5 +1,7 @@
 // `dsv3 run`: generate a continuation of a prompt (text or token ids), streaming as it goes,
 // with MTP self-speculative decoding when the checkpoint has the module.
+#include <sys/resource.h>
+
 #include <cstdio>
 
 #include "command.h"
@@ -85,6 +87,16 @@ int cmd_run(const std::vector<std::string>& argv) {
                  100.0 * double(st.accepted) / double(st.drafted),
                  double(st.generated - 1) / double(std::max<int64_t>(1, st.decode_forwards)),
                  (long long)go.mtp_depth);
+  // Resident memory = touched pages of the mmap'd weights + KV caches + activation buffers.
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  const double cache_mib = double(gen.cache().bytes() + (gen.mtp_cache() ? gen.mtp_cache()->bytes() : 0)) / 1048576.0;
+  const double weights_mib = double(lm.model->weight_bytes()) / 1048576.0;
+  const double rss_mib = double(ru.ru_maxrss) / 1024.0;
+  std::fprintf(stderr,
+               "memory: peak RSS %.1f MiB; weights %.1f MiB mapped (resident only once touched: MoE "
+               "layers read K of E experts per token), kv cache %.1f MiB\n",
+               rss_mib, weights_mib, cache_mib);
   return 0;
 }
 
