@@ -1,6 +1,7 @@
 // The chat page served at GET /: plain HTML + JS, no build step. Keeps the conversation in the
 // page, streams replies from /v1/chat/completions (SSE over fetch), and shows reasoning
-// (delta.reasoning_content) in a collapsible <details> panel above each answer.
+// (delta.reasoning_content) in a collapsible <details> panel above each answer. ?q=TEXT in the
+// URL sends TEXT at load (for headless-browser checks).
 #include "serve/server.h"
 
 namespace dsv3::serve {
@@ -28,7 +29,7 @@ form{display:flex;gap:.5rem}textarea{flex:1;min-height:3rem}
 const log = document.getElementById('log'), input = document.getElementById('input');
 const history = [];
 let model = '';
-fetch('/v1/models').then(r => r.json()).then(j => { model = j.data[0].id;
+const ready = fetch('/v1/models').then(r => r.json()).then(j => { model = j.data[0].id;
   document.getElementById('model').textContent = model; });
 document.getElementById('clear').onclick = e => { e.preventDefault(); history.length = 0; log.innerHTML = ''; };
 function bubble(cls) { const d = document.createElement('div'); d.className = 'msg ' + cls; log.appendChild(d); return d; }
@@ -71,6 +72,9 @@ document.getElementById('f').onsubmit = async e => {
   } catch (err) { ans.textContent = 'error: ' + err.message; box.dataset.done = 'error'; history.pop(); }
   document.getElementById('send').disabled = false;
 };
+// ?q=TEXT sends TEXT once the page has loaded (used by the headless-browser check).
+const q = new URLSearchParams(location.search).get('q');
+if (q) ready.then(() => { input.value = q; document.getElementById('f').requestSubmit(); });
 </script></body></html>
 )HTML";
 }
