@@ -45,6 +45,7 @@ struct Served {
     so.max_queue = max_queue;
     so.ctx = kCtx;
     so.prefill_chunk = 64;
+    so.mtp_depth = 1;  // as `dsv3 serve` does by default: MTP drafts verified in the batched steps
     sched = std::make_unique<Scheduler>(*model, pool.get(), so);
     serve::ApiContext api;
     api.model_name = "builtin";

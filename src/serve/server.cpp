@@ -213,6 +213,9 @@ std::string Server::metrics_text() const {
          "Sequences cancelled (client gone, stop string).", double(counters_.cancelled));
   metric("dsv3_prompt_tokens_total", "counter", "Prompt tokens processed.", double(s.tokens_in));
   metric("dsv3_generation_tokens_total", "counter", "Tokens generated.", double(s.tokens_out));
+  metric("dsv3_mtp_draft_tokens_total", "counter", "MTP draft tokens verified.", double(s.mtp_drafted));
+  metric("dsv3_mtp_accepted_tokens_total", "counter", "MTP draft tokens accepted.",
+         double(s.mtp_accepted));
   metric("dsv3_queue_length", "gauge", "Requests waiting for a KV slot.", double(s.queue_length));
   metric("dsv3_active_sequences", "gauge", "Sequences holding a KV slot.", double(s.active));
   metric("dsv3_kv_cache_tokens_used", "gauge", "KV cache tokens in use.", double(s.kv_tokens_used));

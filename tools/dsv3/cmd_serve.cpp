@@ -25,6 +25,8 @@ const char* kHelp =
     "  --prefill-chunk N   prompt tokens per batched step (default 256)\n"
     "  --max-body N        largest request body in bytes (default 1048576; larger -> 413)\n"
     "  --model-name NAME   model id clients must send (default: the model folder's name)\n"
+    "  --mtp N / --no-mtp  MTP self-speculative decoding in the batched steps (default: 1 when the\n"
+    "                      checkpoint has the module; the server drafts at most 1 token)\n"
     "  routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health,\n"
     "          GET /metrics, GET / (chat page)\n";
 
@@ -32,7 +34,7 @@ int cmd_serve(const std::vector<std::string>& argv) {
   auto spec = model_flag_spec();
   for (auto& f : text_flag_spec()) spec.push_back(f);
   for (const char* f : {"--host=", "--port=", "--parallel=", "--queue=", "--prefill-chunk=",
-                        "--max-body=", "--model-name=", "--help"})
+                        "--max-body=", "--model-name=", "--mtp=", "--no-mtp", "--help"})
     spec.push_back(f);
   Args a(argv, spec);
   if (a.has("--help")) {
@@ -58,6 +60,8 @@ int cmd_serve(const std::vector<std::string>& argv) {
   opt.ctx = lm.cache->ctx();
   opt.kv_dtype = lm.cache->dtype();
   opt.fwd = lm.fwd;
+  DSV3_CHECK(!(a.has("--mtp") && a.has("--no-mtp")), "--mtp and --no-mtp contradict each other");
+  opt.mtp_depth = a.has("--no-mtp") ? 0 : a.get_int("--mtp", lm.model->mtp.empty() ? 0 : 1);
   lm.cache.reset();
   auto tok = load_tokenizer(a, lm.dir);
   std::unique_ptr<ChatTemplate> tmpl;
