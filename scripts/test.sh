@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: a Release build with every test, then an ASan/UBSan build
-# that runs the tests labelled for sanitizers (file parsers and loaders).
+# Runs the whole test suite: a Release build with every test, the official openai client
+# against `dsv3 serve` (needs python3 and PyPI), then an ASan/UBSan build that runs the file
+# parser, loader and kernel suites.
 # Usage: scripts/test.sh        (from the repository root; needs the packages in scripts/deps.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$JOBS"
 ctest --test-dir build --output-on-failure -j "$JOBS"
+scripts/test_openai.sh   # the official openai client against `dsv3 serve`
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDSV3_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$JOBS" --target dsv3_tests
 ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/dsv3_tests --gtest_filter="${ASAN_FILTER:-*Loader*:*Safetensors*:*Gguf*:*Config*:*Json*:*Npy*:*Kernels*}"
