@@ -1,9 +1,12 @@
 // Scalar reference kernels: the plain loops that the fast kernels are tested against.
 // Written for clarity, not speed; fp32 accumulation in natural index order.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
+#include "core/fp8.h"
 #include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
 
@@ -25,8 +28,34 @@ float weight_at(const TensorView& w, int64_t i) {
 }
 
 void weight_row(const TensorView& W, int64_t r, float* out) {
+  // Same values as weight_at element by element, without its per-element dispatch (this runs
+  // for every embedding lookup and, in absorbed MLA, for every W_UK row of every head).
   const int64_t K = W.cols();
-  for (int64_t k = 0; k < K; ++k) out[k] = weight_at(W, r * K + k);
+  switch (W.dtype) {
+    case DType::F32:
+      std::memcpy(out, W.as<float>() + r * K, size_t(K) * sizeof(float));
+      return;
+    case DType::BF16: {
+      const uint16_t* w = W.as<uint16_t>() + r * K;
+      for (int64_t k = 0; k < K; ++k) out[k] = bf16_to_f32(w[k]);
+      return;
+    }
+    case DType::F8_E4M3: {
+      DSV3_CHECK(W.block_scale != nullptr && W.ndim == 2, "F8_E4M3 weight ", shape_string(W),
+                 " read without block scales (weight_scale_inv)");
+      const float* table = e4m3_table();
+      const uint8_t* w = W.as<uint8_t>() + r * K;
+      const float* srow = W.block_scale + (r / 128) * ((K + 127) / 128);
+      for (int64_t k0 = 0; k0 < K; k0 += 128) {
+        const float s = srow[k0 / 128];
+        const int64_t k1 = std::min<int64_t>(K, k0 + 128);
+        for (int64_t k = k0; k < k1; ++k) out[k] = table[w[k]] * s;
+      }
+      return;
+    }
+    default:
+      for (int64_t k = 0; k < K; ++k) out[k] = weight_at(W, r * K + k);
+  }
 }
 
 void matmul_ref(const float* x, int64_t M, const TensorView& W, float* y) {
