@@ -50,7 +50,13 @@ int cmd_run(const std::vector<std::string>& argv) {
     if (a.has("--chat")) {
       ChatTemplate tmpl(chat_template_source(a, *tok));
       nlohmann::json msgs = nlohmann::json::array({{{"role", "user"}, {"content", a.get("-p")}}});
-      prompt = tok->encode(tmpl.render(msgs, chat_options(*tok, true)), false);
+      const std::string rendered = tmpl.render(msgs, chat_options(*tok, true));
+      prompt = tok->encode(rendered, false);
+      // R1-style templates open the reasoning block in the prompt; show it with the reply.
+      const std::string think_open = "<think>\n";
+      if (rendered.size() >= think_open.size() &&
+          rendered.compare(rendered.size() - think_open.size(), think_open.size(), think_open) == 0)
+        std::fputs(think_open.c_str(), stdout);
     } else {
       prompt = tok->encode(a.get("-p"), true);
     }
@@ -66,7 +72,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   lm.cache.reset();  // the generator owns its caches
   Generator gen(*lm.model, lm.pool.get(), ctx, kv, lm.fwd, go);
   std::unique_ptr<StreamDecoder> sd;
-  if (tok) sd = std::make_unique<StreamDecoder>(*tok, false);
+  if (tok) sd = std::make_unique<StreamDecoder>(*tok, true);  // special tokens (EOS) not shown
   bool first = true;
   gen.generate(prompt, n_gen, [&](int32_t t) {
     if (sd) std::fputs(sd->push(t).c_str(), stdout);
