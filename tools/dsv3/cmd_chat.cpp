@@ -44,9 +44,8 @@ int cmd_chat(const std::vector<std::string>& argv) {
   DSV3_CHECK(tok, lm.dir, " has no tokenizer.json: give --tokenizer PATH");
   ChatTemplate tmpl(chat_template_source(a, *tok));
   const int64_t ctx = lm.cache->ctx();
-  const DType kv = lm.cache->dtype();
-  lm.cache.reset();
-  Generator gen(*lm.model, lm.pool.get(), ctx, kv, lm.fwd, go);
+  auto generator = make_generator(lm, go);
+  Generator& gen = *generator;
 
   nlohmann::json history = nlohmann::json::array();
   if (a.has("--system")) history.push_back({{"role", "system"}, {"content", a.get("--system")}});

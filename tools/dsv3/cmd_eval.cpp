@@ -42,10 +42,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
   auto tok = load_tokenizer(a, lm.dir);
   DSV3_CHECK(tok, lm.dir, " has no tokenizer.json: give --tokenizer PATH");
   ChatTemplate tmpl(chat_template_source(a, *tok));
-  const int64_t ctx = lm.cache->ctx();
-  const DType kv = lm.cache->dtype();
-  lm.cache.reset();
-  Generator gen(*lm.model, lm.pool.get(), ctx, kv, lm.fwd, go);
+  auto generator = make_generator(lm, go);
+  Generator& gen = *generator;
 
   arith::Rng rng{uint64_t(seed)};
   int64_t correct = 0, drafted = 0, accepted = 0, forwards = 0, generated = 0;

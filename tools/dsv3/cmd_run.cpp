@@ -67,10 +67,8 @@ int cmd_run(const std::vector<std::string>& argv) {
   DSV3_CHECK(!prompt.empty(), "the prompt is empty");
   DSV3_CHECK(int64_t(prompt.size()) + n_gen <= lm.cache->ctx(), "prompt (", prompt.size(), " tokens) + -n (",
              n_gen, ") exceeds --ctx ", lm.cache->ctx());
-  const int64_t ctx = lm.cache->ctx();
-  const DType kv = lm.cache->dtype();
-  lm.cache.reset();  // the generator owns its caches
-  Generator gen(*lm.model, lm.pool.get(), ctx, kv, lm.fwd, go);
+  auto generator = make_generator(lm, go);
+  Generator& gen = *generator;
   std::unique_ptr<StreamDecoder> sd;
   if (tok) sd = std::make_unique<StreamDecoder>(*tok, true);  // special tokens (EOS) not shown
   bool first = true;

@@ -96,6 +96,13 @@ GenerateOptions parse_generate_options(const Args& a, const Model& m) {
   return go;
 }
 
+std::unique_ptr<Generator> make_generator(LoadedModel& lm, const GenerateOptions& go) {
+  const int64_t ctx = lm.cache->ctx();
+  const DType kv = lm.cache->dtype();
+  lm.cache.reset();
+  return std::make_unique<Generator>(*lm.model, lm.pool.get(), ctx, kv, lm.fwd, go);
+}
+
 std::vector<int32_t> parse_token_list(const std::string& s, const std::string& what) {
   std::vector<int32_t> out;
   size_t i = 0;

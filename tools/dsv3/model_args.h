@@ -39,6 +39,10 @@ const char* generate_flag_help();
 // Validated options; MTP defaults to depth 1 when the checkpoint has the module.
 GenerateOptions parse_generate_options(const Args& a, const Model& m);
 
+// The KV cache of `lm` handed over to a Generator (which owns its caches) with the same context
+// length and dtype.
+std::unique_ptr<Generator> make_generator(LoadedModel& lm, const GenerateOptions& go);
+
 // Parses "1,2,3" or "1 2 3" into token ids; errors name the bad entry.
 std::vector<int32_t> parse_token_list(const std::string& s, const std::string& what);
 
