@@ -24,12 +24,21 @@ struct Collector {
   FinishReason finish = FinishReason::kNone;
   std::promise<void> done;
   bool stop_after_first = false;
+  // gated: the first token event holds the scheduler thread until `release` is set, so a test
+  // can act while this sequence is known to occupy its slot (no timing assumptions).
+  bool gated = false;
+  std::promise<void> first_token, release;
   SeqRequest request(std::vector<int32_t> prompt, int64_t n) {
     SeqRequest r;
     r.prompt = std::move(prompt);
     r.max_new_tokens = n;
     r.ignore_eos = true;
     r.on_event = [this](const TokenEvent& e) {
+      if (gated && e.token >= 0) {
+        gated = false;
+        first_token.set_value();
+        release.get_future().wait();
+      }
       std::lock_guard<std::mutex> lk(mu);
       if (e.token >= 0) tokens.push_back(e.token);
       if (e.finish != FinishReason::kNone) {
@@ -94,14 +103,16 @@ TEST(Scheduler, QueueBoundAndCancellation) {
   opt.ctx = 512;
   Scheduler s(*m, nullptr, opt);
   Collector a, b, c;
+  a.gated = true;
   const uint64_t ia = s.submit(a.request({1, 2, 3}, 400));
   ASSERT_GT(ia, 0u);
+  ASSERT_EQ(a.first_token.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
   ASSERT_GT(s.submit(b.request({4, 5}, 4)), 0u);  // waits for the slot
-  // The slot is taken (or about to be) and the queue holds one: a third is refused.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The slot is taken and the queue holds one: a third is refused.
   EXPECT_EQ(s.submit(c.request({6}, 4)), 0u);
   EXPECT_GE(s.stats().requests_rejected, 1);
   s.cancel(ia);
+  a.release.set_value();
   ASSERT_EQ(a.done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
   EXPECT_EQ(a.finish, FinishReason::kCancelled);
   EXPECT_LT(a.tokens.size(), 400u);
