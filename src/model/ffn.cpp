@@ -13,10 +13,16 @@ namespace dsv3 {
 
 void swiglu_forward(const FfnWeights& w, const float* x, int64_t S, float* out, ThreadPool* pool) {
   const int64_t I = w.gate_proj.rows();
-  std::vector<float> g(size_t(S * I)), u(size_t(S * I));
-  kernels::matmul(x, S, w.gate_proj, g.data(), pool);
-  kernels::matmul(x, S, w.up_proj, u.data(), pool);
-  kernels::silu_mul(g.data(), u.data(), S * I, g.data());
+  std::vector<float> g(size_t(S * I));
+  if (S == 1 && w.gate_proj.dtype != DType::F8_E4M3) {
+    // Decode: one fused pass over gate and up (bit-identical to the unfused form below).
+    kernels::gate_up_silu(x, w.gate_proj, w.up_proj, g.data(), pool);
+  } else {
+    std::vector<float> u(size_t(S * I));
+    kernels::matmul(x, S, w.gate_proj, g.data(), pool);
+    kernels::matmul(x, S, w.up_proj, u.data(), pool);
+    kernels::silu_mul(g.data(), u.data(), S * I, g.data());
+  }
   kernels::matmul(g.data(), S, w.down_proj, out, pool);
 }
 

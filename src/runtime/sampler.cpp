@@ -25,6 +25,14 @@ int32_t argmax(const float* x, int64_t n) {
   return int32_t(best);
 }
 
+double log_sum_exp(const float* x, int64_t n) {
+  double mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, double(x[i]));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(double(x[i]) - mx);
+  return mx + std::log(sum);
+}
+
 Sampler::Sampler(const SamplerParams& p) : p_(p) {
   DSV3_CHECK(p.temperature >= 0 && std::isfinite(p.temperature), "--temp must be >= 0, got ", p.temperature);
   DSV3_CHECK(p.top_k >= 0, "--top-k must be >= 0, got ", p.top_k);

@@ -37,9 +37,10 @@ class Sampler {
  private:
   SamplerParams p_;
   uint64_t s_[4];
-  std::vector<std::pair<float, int32_t>> buf_;
 };
 
 int32_t argmax(const float* x, int64_t n);
+// log(sum_i exp(x[i])) in double, max-subtracted (for log-probabilities and perplexity).
+double log_sum_exp(const float* x, int64_t n);
 
 }  // namespace dsv3

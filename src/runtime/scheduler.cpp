@@ -224,11 +224,7 @@ void Scheduler::step(std::vector<Seq*>& active) {
     TokenEvent ev;
     ev.token = token;
     if (s->req.top_logprobs >= 0) {
-      double mx = lg[0];
-      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(lg[v]));
-      double sum = 0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(lg[v]) - mx);
-      const double lse = mx + std::log(sum);
+      const double lse = log_sum_exp(lg, V);
       ev.logprob = float(double(lg[ev.token]) - lse);
       std::vector<int32_t> idx(static_cast<size_t>(V));
       for (int64_t v = 0; v < V; ++v) idx[size_t(v)] = int32_t(v);

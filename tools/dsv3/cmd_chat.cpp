@@ -75,10 +75,7 @@ int cmd_chat(const std::vector<std::string>& argv) {
     const int64_t budget = std::min<int64_t>(n_max, ctx - int64_t(prompt.size()) - 1);
     // A template that opens the reasoning block itself (R1: "<think>\n") hides it from the
     // generated text; show it so the reply reads naturally.
-    const std::string think_open = "<think>\n";
-    if (rendered.size() >= think_open.size() &&
-        rendered.compare(rendered.size() - think_open.size(), think_open.size(), think_open) == 0)
-      std::fputs(think_open.c_str(), stdout);
+    std::fputs(opened_reasoning(rendered).c_str(), stdout);
     StreamDecoder sd(*tok, true);
     std::vector<int32_t> out;
     gen.generate(prompt, budget, [&](int32_t t) {

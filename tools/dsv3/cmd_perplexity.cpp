@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "model_args.h"
+#include "runtime/sampler.h"
 #include "text_io.h"
 
 namespace dsv3::cli {
@@ -55,11 +56,7 @@ int cmd_perplexity(const std::vector<std::string>& argv) {
     forward(*lm.model, *lm.cache, toks.data() + begin, n, 0, logits.data(), lm.pool.get(), opt);
     for (int64_t t = 0; t + 1 < n; ++t) {
       const float* l = logits.data() + t * V;
-      double mx = l[0];
-      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(l[v]));
-      double s = 0;
-      for (int64_t v = 0; v < V; ++v) s += std::exp(double(l[v]) - mx);
-      nll += (std::log(s) + mx) - double(l[toks[begin + size_t(t) + 1]]);
+      nll += log_sum_exp(l, V) - double(l[toks[begin + size_t(t) + 1]]);
       ++count;
     }
   }

@@ -53,10 +53,7 @@ int cmd_run(const std::vector<std::string>& argv) {
       const std::string rendered = tmpl.render(msgs, chat_options(*tok, true));
       prompt = tok->encode(rendered, false);
       // R1-style templates open the reasoning block in the prompt; show it with the reply.
-      const std::string think_open = "<think>\n";
-      if (rendered.size() >= think_open.size() &&
-          rendered.compare(rendered.size() - think_open.size(), think_open.size(), think_open) == 0)
-        std::fputs(think_open.c_str(), stdout);
+      std::fputs(opened_reasoning(rendered).c_str(), stdout);
     } else {
       prompt = tok->encode(a.get("-p"), true);
     }

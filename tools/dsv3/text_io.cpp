@@ -35,4 +35,11 @@ ChatTemplateOptions chat_options(const Tokenizer& tok, bool add_generation_promp
   return o;
 }
 
+std::string opened_reasoning(const std::string& rendered) {
+  const std::string open = "<think>\n";
+  const bool opened = rendered.size() >= open.size() &&
+                      rendered.compare(rendered.size() - open.size(), open.size(), open) == 0;
+  return opened ? open : "";
+}
+
 }  // namespace dsv3::cli

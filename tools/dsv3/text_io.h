@@ -22,4 +22,8 @@ std::string chat_template_source(const Args& a, const Tokenizer& tok);
 // Template options carrying the tokenizer's special tokens.
 ChatTemplateOptions chat_options(const Tokenizer& tok, bool add_generation_prompt);
 
+// "<think>\n" when a rendered prompt already opened the reasoning block (R1-style generation
+// prompt), so the CLI can show it before the streamed reply; "" otherwise.
+std::string opened_reasoning(const std::string& rendered_prompt);
+
 }  // namespace dsv3::cli
