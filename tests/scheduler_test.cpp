@@ -73,8 +73,10 @@ TEST(Scheduler, BatchedGreedyEqualsSequential) {
   opt.max_seqs = 3;  // 4 requests: one waits in the queue, then joins mid-stream
   opt.ctx = 128;
   opt.prefill_chunk = 4;  // forces chunked prefill alongside decoding
-  Scheduler s(*m, &pool, opt);
+  // Collectors outlive the scheduler: its worker may still be inside a callback (unlocking
+  // the collector's mutex) after the final event has woken this thread.
   std::vector<std::unique_ptr<Collector>> cs;
+  Scheduler s(*m, &pool, opt);
   for (auto& p : prompts) {
     cs.push_back(std::make_unique<Collector>());
     ASSERT_GT(s.submit(cs.back()->request(p, 24)), 0u);
@@ -101,8 +103,8 @@ TEST(Scheduler, QueueBoundAndCancellation) {
   opt.max_seqs = 1;
   opt.max_queue = 1;
   opt.ctx = 512;
+  Collector a, b, c;  // declared first: outlive the scheduler's worker
   Scheduler s(*m, nullptr, opt);
-  Collector a, b, c;
   a.gated = true;
   const uint64_t ia = s.submit(a.request({1, 2, 3}, 400));
   ASSERT_GT(ia, 0u);
@@ -125,8 +127,8 @@ TEST(Scheduler, CallbackStopEndsSequence) {
   auto m = Model::load(test::data_path("tiny-v3"));
   SchedulerOptions opt;
   opt.ctx = 64;
+  Collector a;  // declared first: outlives the scheduler's worker
   Scheduler s(*m, nullptr, opt);
-  Collector a;
   a.stop_after_first = true;  // e.g. a stop string matched, or the client went away
   ASSERT_GT(s.submit(a.request({1, 2}, 20)), 0u);
   ASSERT_EQ(a.done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
@@ -138,8 +140,8 @@ TEST(Scheduler, RejectsImpossibleRequests) {
   auto m = Model::load(test::data_path("tiny-v3"));
   SchedulerOptions opt;
   opt.ctx = 16;
+  Collector a;  // declared first: outlives the scheduler's worker
   Scheduler s(*m, nullptr, opt);
-  Collector a;
   EXPECT_THROW(s.submit(a.request({1, 2, 3}, 14)), Error);
   EXPECT_THROW(s.submit(a.request({}, 4)), Error);
   EXPECT_THROW(s.submit(a.request({1, 99999}, 4)), Error);

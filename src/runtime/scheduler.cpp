@@ -235,6 +235,10 @@ void Scheduler::step(std::vector<Seq*>& active) {
     }
     ++s->generated;
     ++produced;
+    {  // counted before the callback: stats read after a sequence's last event include it
+      std::lock_guard<std::mutex> lk(mu_);
+      ++stats_.tokens_out;
+    }
     s->pending = token;
     const bool eos = !s->req.ignore_eos && token == m_.config.eos_token_id;
     const bool length = s->generated >= s->req.max_new_tokens ||
@@ -297,7 +301,6 @@ void Scheduler::step(std::vector<Seq*>& active) {
   const double t = now_s();
   std::lock_guard<std::mutex> lk(mu_);
   ++stats_.steps;
-  stats_.tokens_out += produced;
   stats_.mtp_drafted += drafted;
   stats_.mtp_accepted += accepted;
   rate_window_.push_back({t, produced});
