@@ -54,6 +54,11 @@ void KvCache::write(int64_t layer, int64_t pos, const float* row) {
   }
 }
 
+const void* KvCache::row_ptr(int64_t layer, int64_t pos) const {
+  const size_t idx = (size_t(layer) * size_t(ctx_) + size_t(pos)) * size_t(width_);
+  return data_.data() + idx * dtype_size(dtype_);
+}
+
 const float* KvCache::rows_f32(int64_t layer, int64_t n, std::vector<float>& scratch) const {
   const size_t idx = size_t(layer) * size_t(ctx_) * size_t(width_);
   if (dtype_ == DType::F32) return reinterpret_cast<const float*>(data_.data()) + idx;

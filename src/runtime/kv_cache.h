@@ -33,6 +33,13 @@ class KvCache {
   // either directly into the cache (f32) or into `scratch` (bf16, converted).
   const float* rows_f32(int64_t layer, int64_t n, std::vector<float>& scratch) const;
 
+  // Raw access for kernels that read the cache in its stored dtype (no fp32 copy): a pointer
+  // to the width() values of (layer, pos), stored as dtype(). Rows are contiguous (stride
+  // width()) within each aligned run of page_tokens() positions of a layer; readers must
+  // not assume contiguity across a page boundary (a paged pool may place pages anywhere).
+  const void* row_ptr(int64_t layer, int64_t pos) const;
+  int64_t page_tokens() const { return ctx_; }
+
   // Bytes per token for all layers, for a cache dtype.
   static size_t bytes_per_token(const ModelConfig& c, int64_t n_layers, DType dtype);
 
