@@ -24,7 +24,11 @@ struct TensorView {
     for (int i = 0; i < ndim; ++i) n *= shape[i];
     return ndim ? n : 0;
   }
-  size_t nbytes() const { return size_t(numel()) * dtype_size(dtype); }
+  // Bytes of the data. Block types (Q4_K, ...): the last dimension must be a multiple of the
+  // block size (dsv3::Error otherwise); every row is a whole number of blocks.
+  size_t nbytes() const;
+  // Bytes of one row (the last dimension) in this dtype; block-aware like nbytes().
+  size_t row_bytes() const { return dtype_row_bytes(dtype, ndim ? shape[ndim - 1] : 0); }
   int64_t rows() const { return ndim >= 1 ? shape[0] : 0; }
   int64_t cols() const { return ndim >= 2 ? shape[1] : 1; }
   template <typename T>

@@ -76,6 +76,8 @@ int storage_rank(DType t) {
       return 10;
     case DType::I64:
       return 11;
+    default:  // ggml block types are not safetensors dtypes
+      break;
   }
   return -1;
 }
