@@ -23,7 +23,10 @@ namespace dsv3::kernels {
 // weights streamed once, widened in registers), and on AVX-512 for M >= packed_min_rows() a
 // sequential FMA chain over k (prefill: x packed once, 32x12 register tiles). Error vs
 // matmul_ref is within 1e-5 * sum_k |x w| (tests/kernels_test.cpp). F8_E4M3 goes to
-// matmul_fp8.h.
+// matmul_fp8.h. The ggml block types (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) go to matmul_gguf
+// (kernels/gguf_quants.h): activations quantised to 8 bits per 32-block and integer dot products,
+// like llama.cpp; for them matmul_ref / gate_up_silu_ref do that same math (matmul_gguf_ref),
+// and the fast paths match them bit for bit (tests/gguf_quant_kernels_test.cpp).
 void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool);
 // The M from which matmul uses the packed (sequential-FMA) scheme on the current ISA; 0 if
 // the ISA has no packed path.

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fp8.h"
+#include "kernels/gguf_quants.h"
 #include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
 
@@ -22,6 +23,23 @@ float weight_at(const TensorView& w, int64_t i) {
       return f16_to_f32(w.as<uint16_t>()[i]);
     case DType::F8_E4M3:
       return fp8_weight_at(w, i / w.cols(), i % w.cols());  // FP8 issue
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_1:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K: {  // GGUF block types: decode the block holding element i
+      const int64_t be = dtype_block_elems(w.dtype), K = w.ndim >= 2 ? w.cols() : w.numel();
+      DSV3_CHECK(K % be == 0, "weight_at: ", dtype_name(w.dtype), " tensor ", shape_string(w),
+                 " row length is not a multiple of the block size ", be);
+      const int64_t r = i / K, c = i % K;
+      float blk[256];
+      dequantize_row_ref(w.dtype,
+                         w.as<uint8_t>() + size_t(r) * dtype_row_bytes(w.dtype, K) +
+                             size_t(c / be) * size_t(dtype_block_bytes(w.dtype)),
+                         be, blk);
+      return blk[c % be];
+    }
     default:
       fail("weight_at: unsupported dtype ", dtype_name(w.dtype));
   }
@@ -53,12 +71,20 @@ void weight_row(const TensorView& W, int64_t r, float* out) {
       }
       return;
     }
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_1:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K:
+      return gguf_weight_row(W, r, out);  // GGUF block types, one row of blocks
     default:
       for (int64_t k = 0; k < K; ++k) out[k] = weight_at(W, r * K + k);
   }
 }
 
 void matmul_ref(const float* x, int64_t M, const TensorView& W, float* y) {
+  if (dtype_is_block(W.dtype)) return matmul_gguf_ref(x, M, W, y);  // Q8 activations, see ops.h
   const int64_t N = W.rows(), K = W.cols();
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {

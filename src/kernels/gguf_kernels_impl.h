@@ -1,0 +1,181 @@
+// ISA-generic body of the ggml block-type matmul (gguf_quants.h), templated on a traits type V
+// defined in each matmul_gguf_<isa>.cpp (anonymous namespace, compiled with that file's flags).
+//
+// Per band of kGgufBand weight rows: each row is decoded once into unsigned byte codes in value
+// order (Q8_0: q + 128, Q4_0: nib, Q4_1/Q4_K: nib, Q5_K: 5-bit, Q6_K: 6-bit) and fp32
+// multipliers per sub-block of G values (ws = d or d * sc; wm = m or -(dmin * m)). Then for each
+// activation row: V::dots gives the raw integer sums sum(code * xq) per G-block, and
+// V::accumulate applies the offset (raw - (S << shift) = the format's signed integer dot) and
+// the fp32 formula with 16 lanes (lane = block % 16) and the fixed tree of gguf_quants.h.
+//
+// V provides:
+//   dots(codes, xq, K, G, wide, out): out[b] = sum_{k < G} codes[bG + k] * xq[bG + k] (exact
+//     int32; `wide`: codes may exceed 63, as for Q8_0).
+//   accumulate(raw, S, shift, ws, wm, dx, nb) -> y.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/gguf_kernel_table.h"
+
+namespace dsv3::kernels::detail {
+
+struct GgufLayout {
+  int G;         // values per multiplier (sub-block)
+  int shift;     // integer offset of the codes is (1 << shift) (0: none)
+  bool has_min;  // adds wm * dx * S per sub-block
+  bool wide;     // codes up to 255
+};
+
+inline GgufLayout gguf_layout(DType t) {
+  switch (t) {
+    case DType::Q8_0:
+      return {32, 7, false, true};
+    case DType::Q4_0:
+      return {32, 3, false, false};
+    case DType::Q6_K:
+      return {16, 5, false, false};
+    default:  // Q4_1, Q4_K, Q5_K
+      return {32, 0, true, false};
+  }
+}
+
+template <class V>
+struct GgufDecode {
+  static float half(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return f16_to_f32(h);
+  }
+
+  static void q8_0(const uint8_t* __restrict p, int64_t nblk, uint8_t* __restrict c,
+                   float* __restrict ws) {
+    for (int64_t b = 0; b < nblk; ++b, p += 34, c += 32) {
+      ws[b] = half(p);
+      for (int k = 0; k < 32; ++k) c[k] = uint8_t(p[2 + k] ^ 0x80);
+    }
+  }
+  static void q4_0(const uint8_t* __restrict p, int64_t nblk, uint8_t* __restrict c,
+                   float* __restrict ws) {
+    for (int64_t b = 0; b < nblk; ++b, p += 18, c += 32) {
+      ws[b] = half(p);
+      for (int l = 0; l < 16; ++l) {
+        c[l] = p[2 + l] & 15;
+        c[16 + l] = p[2 + l] >> 4;
+      }
+    }
+  }
+  static void q4_1(const uint8_t* __restrict p, int64_t nblk, uint8_t* __restrict c,
+                   float* __restrict ws, float* __restrict wm) {
+    for (int64_t b = 0; b < nblk; ++b, p += 20, c += 32) {
+      ws[b] = half(p);
+      wm[b] = half(p + 2);
+      for (int l = 0; l < 16; ++l) {
+        c[l] = p[4 + l] & 15;
+        c[16 + l] = p[4 + l] >> 4;
+      }
+    }
+  }
+  // Q4_K / Q5_K scales: 6-bit sc_j, m_j from 12 bytes (see gguf_quants.h).
+  static void scales_k4(const uint8_t* p, float d, float dmin, float* ws, float* wm) {
+    const uint8_t* s = p;
+    for (int j = 0; j < 4; ++j) {
+      ws[j] = d * float(s[j] & 63);
+      wm[j] = -(dmin * float(s[j + 4] & 63));
+      ws[j + 4] = d * float((s[j + 8] & 15) | ((s[j] >> 6) << 4));
+      wm[j + 4] = -(dmin * float((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4)));
+    }
+  }
+  static void q4_k(const uint8_t* __restrict p, int64_t nsb, uint8_t* __restrict c,
+                   float* __restrict ws, float* __restrict wm) {
+    for (int64_t i = 0; i < nsb; ++i, p += 144, c += 256, ws += 8, wm += 8) {
+      scales_k4(p + 4, half(p), half(p + 2), ws, wm);
+      const uint8_t* qs = p + 16;
+      for (int ch = 0; ch < 4; ++ch)
+        for (int l = 0; l < 32; ++l) {
+          c[64 * ch + l] = qs[32 * ch + l] & 15;
+          c[64 * ch + 32 + l] = qs[32 * ch + l] >> 4;
+        }
+    }
+  }
+  static void q5_k(const uint8_t* __restrict p, int64_t nsb, uint8_t* __restrict c,
+                   float* __restrict ws, float* __restrict wm) {
+    for (int64_t i = 0; i < nsb; ++i, p += 176, c += 256, ws += 8, wm += 8) {
+      scales_k4(p + 4, half(p), half(p + 2), ws, wm);
+      const uint8_t* qh = p + 16;
+      const uint8_t* qs = p + 48;
+      for (int ch = 0; ch < 4; ++ch)
+        for (int l = 0; l < 32; ++l) {
+          c[64 * ch + l] = uint8_t((qs[32 * ch + l] & 15) | (((qh[l] >> (2 * ch)) & 1) << 4));
+          c[64 * ch + 32 + l] = uint8_t((qs[32 * ch + l] >> 4) | (((qh[l] >> (2 * ch + 1)) & 1) << 4));
+        }
+    }
+  }
+  static void q6_k(const uint8_t* __restrict p, int64_t nsb, uint8_t* __restrict c,
+                   float* __restrict ws) {
+    for (int64_t i = 0; i < nsb; ++i, p += 210, c += 256, ws += 16) {
+      const float d = half(p + 208);
+      const int8_t* sc = reinterpret_cast<const int8_t*>(p + 192);
+      for (int j = 0; j < 16; ++j) ws[j] = d * float(sc[j]);
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t* ql = p + 64 * h;
+        const uint8_t* qh = p + 128 + 32 * h;
+        uint8_t* o = c + 128 * h;
+        for (int l = 0; l < 32; ++l) {
+          o[l] = uint8_t((ql[l] & 15) | ((qh[l] & 3) << 4));
+          o[32 + l] = uint8_t((ql[32 + l] & 15) | (((qh[l] >> 2) & 3) << 4));
+          o[64 + l] = uint8_t((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+          o[96 + l] = uint8_t((ql[32 + l] >> 4) | ((qh[l] >> 6) << 4));
+        }
+      }
+    }
+  }
+
+  static void row(DType t, const uint8_t* p, int64_t K, uint8_t* c, float* ws, float* wm) {
+    switch (t) {
+      case DType::Q8_0:
+        return q8_0(p, K / 32, c, ws);
+      case DType::Q4_0:
+        return q4_0(p, K / 32, c, ws);
+      case DType::Q4_1:
+        return q4_1(p, K / 32, c, ws, wm);
+      case DType::Q4_K:
+        return q4_k(p, K / 256, c, ws, wm);
+      case DType::Q5_K:
+        return q5_k(p, K / 256, c, ws, wm);
+      case DType::Q6_K:
+        return q6_k(p, K / 256, c, ws);
+      default:
+        return;
+    }
+  }
+};
+
+template <class V>
+void gguf_rows(const Q8Acts& xa, const uint8_t* W, DType wt, size_t row_bytes, int64_t N,
+               int64_t K, float* y, int64_t n0, int64_t n1, uint8_t* scratch) {
+  const GgufLayout L = gguf_layout(wt);
+  const int64_t nb = K / L.G, stride16 = K / 16;
+  uint8_t* codes = scratch;
+  float* ws = reinterpret_cast<float*>(scratch + kGgufBand * K);
+  float* wm = ws + kGgufBand * stride16;
+  int32_t* raw = reinterpret_cast<int32_t*>(wm + kGgufBand * stride16);
+  for (int64_t r0 = n0; r0 < n1; r0 += kGgufBand) {
+    const int64_t r1 = r0 + kGgufBand < n1 ? r0 + kGgufBand : n1;
+    for (int64_t r = r0; r < r1; ++r)
+      GgufDecode<V>::row(wt, W + size_t(r) * row_bytes, K, codes + (r - r0) * K,
+                         ws + (r - r0) * stride16, wm + (r - r0) * stride16);
+    for (int64_t m = 0; m < xa.M; ++m) {
+      const Q8Row xr = xa.row(m);
+      const int32_t* S = L.G == 32 ? xr.s32 : xr.s16;
+      const float* dx = L.G == 32 ? xr.d32 : xr.d16;
+      for (int64_t r = r0; r < r1; ++r) {
+        V::dots(codes + (r - r0) * K, xr.q, K, L.G, L.wide, raw);
+        y[m * N + r] = V::accumulate(raw, S, L.shift, ws + (r - r0) * stride16,
+                                     L.has_min ? wm + (r - r0) * stride16 : nullptr, dx, nb);
+      }
+    }
+  }
+}
+
+}  // namespace dsv3::kernels::detail

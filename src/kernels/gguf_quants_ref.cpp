@@ -1,0 +1,214 @@
+// Scalar reference code for the ggml block types (gguf_quants.h): dequantisation written from
+// the block formats, activation quantisation to 8 bits per 32-block, and matmul_gguf_ref.
+#pragma GCC optimize("fp-contract=off")
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/gguf_quants.h"
+
+namespace dsv3::kernels {
+
+namespace {
+
+float half(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
+// One block unpacked: integer value q[k] (for k < block size) and per sub-block multipliers:
+// w_k = ws[k / sub] * q[k] (+ wm[k / sub] when has_min).
+struct Unpacked {
+  int sub = 32;         // values per sub-block
+  bool has_min = false;
+  int32_t q[256];
+  float ws[16];
+  float wm[16];
+};
+
+// 6-bit scale and min of Q4_K/Q5_K sub-block j from the 12 packed bytes.
+void scale_min_k4(const uint8_t* s, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+    *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+void unpack(DType t, const uint8_t* b, Unpacked* u) {
+  switch (t) {
+    case DType::Q8_0:
+      u->ws[0] = half(b);
+      for (int k = 0; k < 32; ++k) u->q[k] = int8_t(b[2 + k]);
+      return;
+    case DType::Q4_0:
+      u->ws[0] = half(b);
+      for (int l = 0; l < 16; ++l) {
+        u->q[l] = (b[2 + l] & 15) - 8;
+        u->q[l + 16] = (b[2 + l] >> 4) - 8;
+      }
+      return;
+    case DType::Q4_1:
+      u->has_min = true;
+      u->ws[0] = half(b);
+      u->wm[0] = half(b + 2);
+      for (int l = 0; l < 16; ++l) {
+        u->q[l] = b[4 + l] & 15;
+        u->q[l + 16] = b[4 + l] >> 4;
+      }
+      return;
+    case DType::Q4_K:
+    case DType::Q5_K: {
+      u->has_min = true;
+      const float d = half(b), dmin = half(b + 2);
+      const uint8_t* sc = b + 4;
+      const bool five = t == DType::Q5_K;
+      const uint8_t* qh = b + 16;
+      const uint8_t* qs = five ? b + 48 : b + 16;
+      for (int j = 0; j < 8; ++j) {
+        int s, m;
+        scale_min_k4(sc, j, &s, &m);
+        u->ws[j] = d * float(s);
+        u->wm[j] = -(dmin * float(m));
+      }
+      for (int c = 0; c < 4; ++c)
+        for (int l = 0; l < 32; ++l) {
+          int lo = qs[32 * c + l] & 15, hi = qs[32 * c + l] >> 4;
+          if (five) {
+            lo += 16 * ((qh[l] >> (2 * c)) & 1);
+            hi += 16 * ((qh[l] >> (2 * c + 1)) & 1);
+          }
+          u->q[64 * c + l] = lo;
+          u->q[64 * c + 32 + l] = hi;
+        }
+      return;
+    }
+    case DType::Q6_K: {
+      u->sub = 16;
+      const uint8_t* ql = b;
+      const uint8_t* qh = b + 128;
+      const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
+      const float d = half(b + 208);
+      for (int j = 0; j < 16; ++j) u->ws[j] = d * float(sc[j]);
+      for (int h = 0; h < 2; ++h)
+        for (int g = 0; g < 4; ++g)
+          for (int l = 0; l < 32; ++l) {
+            const uint8_t lq = ql[64 * h + 32 * (g & 1) + l];
+            const int low = g < 2 ? (lq & 15) : (lq >> 4);
+            const int high = (qh[32 * h + l] >> (2 * g)) & 3;
+            u->q[128 * h + 32 * g + l] = (low | (high << 4)) - 32;
+          }
+      return;
+    }
+    default:
+      fail("not a ggml block type: ", dtype_name(t));
+  }
+}
+
+void check_block_weight(const TensorView& W, const char* what) {
+  DSV3_CHECK(dtype_is_block(W.dtype), what, ": weight dtype ", dtype_name(W.dtype),
+             " is not a ggml block type");
+  DSV3_CHECK(W.ndim == 2, what, ": ", dtype_name(W.dtype), " weight must be 2-D, got ",
+             shape_string(W));
+  DSV3_CHECK(W.cols() % dtype_block_elems(W.dtype) == 0, what, ": ", dtype_name(W.dtype),
+             " weight ", shape_string(W), " row length is not a multiple of the block size ",
+             dtype_block_elems(W.dtype));
+  DSV3_CHECK(W.data != nullptr || W.numel() == 0, what, ": weight has no data");
+}
+
+}  // namespace
+
+void dequantize_row_ref(DType t, const void* src, int64_t n, float* out) {
+  DSV3_CHECK(dtype_is_block(t), "dequantize_row_ref: ", dtype_name(t), " is not a ggml block type");
+  const int64_t be = dtype_block_elems(t), bb = dtype_block_bytes(t);
+  DSV3_CHECK(n >= 0 && n % be == 0, "dequantize_row_ref: ", n, " ", dtype_name(t),
+             " values is not a multiple of the block size ", be);
+  const uint8_t* p = static_cast<const uint8_t*>(src);
+  Unpacked u;
+  for (int64_t b = 0; b < n / be; ++b) {
+    unpack(t, p + b * bb, &u);
+    float* o = out + b * be;
+    for (int64_t k = 0; k < be; ++k) {
+      const float v = u.ws[k / u.sub] * float(u.q[k]);
+      o[k] = u.has_min ? v + u.wm[k / u.sub] : v;
+    }
+  }
+}
+
+void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* a) {
+  DSV3_CHECK(K % 32 == 0, "quantize_acts_q8: row length ", K, " is not a multiple of 32");
+  a->M = M;
+  a->K = K;
+  a->q.resize(size_t(M * K));
+  a->d32.resize(size_t(M * K / 32));
+  a->d16.resize(size_t(M * K / 16));
+  a->s32.resize(size_t(M * K / 32));
+  a->s16.resize(size_t(M * K / 16));
+  for (int64_t b = 0; b < M * K / 32; ++b) {
+    const float* xb = x + b * 32;
+    float amax = 0.0f;
+    for (int k = 0; k < 32; ++k) amax = std::max(amax, std::fabs(xb[k]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    int32_t s[2] = {0, 0};
+    for (int k = 0; k < 32; ++k) {
+      // fmin/fmax clamp (and map NaN to a bound) before the conversion; nearbyint is
+      // round-half-even in the default rounding mode, like the SIMD conversions.
+      const float v = std::fmax(-127.0f, std::fmin(127.0f, xb[k] * id));
+      const int8_t q = int8_t(std::nearbyint(v));
+      a->q[size_t(b * 32 + k)] = q;
+      s[k / 16] += q;
+    }
+    a->d32[size_t(b)] = d;
+    a->d16[size_t(2 * b)] = a->d16[size_t(2 * b + 1)] = d;
+    a->s32[size_t(b)] = s[0] + s[1];
+    a->s16[size_t(2 * b)] = s[0];
+    a->s16[size_t(2 * b + 1)] = s[1];
+  }
+}
+
+void matmul_gguf_ref(const float* x, int64_t M, const TensorView& W, float* y) {
+  check_block_weight(W, "matmul_gguf_ref");
+  const int64_t N = W.rows(), K = W.cols(), be = dtype_block_elems(W.dtype);
+  const size_t row_bytes = dtype_row_bytes(W.dtype, K);
+  Q8Acts a;
+  quantize_acts_q8(x, M, K, &a);
+  Unpacked u;
+  for (int64_t m = 0; m < M; ++m) {
+    const Q8Row xr = a.row(m);
+    for (int64_t n = 0; n < N; ++n) {
+      const uint8_t* wrow = W.as<uint8_t>() + size_t(n) * row_bytes;
+      float acc[16] = {};
+      int64_t sb = 0;  // sub-block index along the row
+      for (int64_t blk = 0; blk < K / be; ++blk) {
+        unpack(W.dtype, wrow + blk * dtype_block_bytes(W.dtype), &u);
+        for (int64_t j = 0; j < be / u.sub; ++j, ++sb) {
+          const int64_t k0 = blk * be + j * u.sub;
+          int32_t I = 0;
+          for (int k = 0; k < u.sub; ++k) I += u.q[j * u.sub + k] * int32_t(xr.q[k0 + k]);
+          const float dx = xr.d32[k0 / 32];
+          float& lane = acc[sb % 16];
+          lane = std::fma(u.ws[j] * dx, float(I), lane);
+          if (u.has_min) lane = std::fma(u.wm[j] * dx, float(xr.s32[k0 / 32]), lane);
+        }
+      }
+      float s[4];
+      for (int i = 0; i < 4; ++i) s[i] = (acc[i] + acc[i + 8]) + (acc[i + 4] + acc[i + 12]);
+      y[m * N + n] = (s[0] + s[2]) + (s[1] + s[3]);
+    }
+  }
+}
+
+void gguf_weight_row(const TensorView& W, int64_t r, float* out) {
+  check_block_weight(W, "weight_row");
+  DSV3_CHECK(r >= 0 && r < W.rows(), "weight_row: row ", r, " out of range for ", shape_string(W));
+  const size_t rb = dtype_row_bytes(W.dtype, W.cols());
+  dequantize_row_ref(W.dtype, W.as<uint8_t>() + size_t(r) * rb, W.cols(), out);
+}
+
+}  // namespace dsv3::kernels

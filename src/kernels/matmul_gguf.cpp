@@ -1,0 +1,96 @@
+// Entry points of the ggml block-type matmul (gguf_quants.h): argument checks, activation
+// quantisation, ISA dispatch (AVX-512 needs VNNI here, else AVX2) and the row split over the pool.
+#include <cstdlib>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/gguf_kernel_table.h"
+#include "kernels/gguf_quants.h"
+#include "kernels/isa.h"
+#include "kernels/ops.h"
+
+namespace dsv3::kernels {
+
+namespace detail {
+bool gguf_avx512_usable() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return isa_supported(Isa::Avx512) && __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+}  // namespace detail
+
+namespace {
+
+const detail::GgufTable& table() {
+  switch (current_isa()) {
+    case Isa::Avx512: {
+      static const bool vnni = detail::gguf_avx512_usable();
+      return vnni ? detail::gguf_table_avx512() : detail::gguf_table_avx2();
+    }
+    case Isa::Avx2:
+      return detail::gguf_table_avx2();
+    default:
+      return detail::gguf_table_portable();
+  }
+}
+
+void check(const TensorView& W, const char* what) {
+  DSV3_CHECK(dtype_is_block(W.dtype), what, ": weight dtype ", dtype_name(W.dtype),
+             " is not a ggml block type");
+  DSV3_CHECK(W.ndim == 2, what, ": ", dtype_name(W.dtype), " weight must be 2-D, got ",
+             shape_string(W));
+  DSV3_CHECK(W.cols() % dtype_block_elems(W.dtype) == 0, what, ": ", dtype_name(W.dtype),
+             " weight ", shape_string(W), " row length is not a multiple of the block size ",
+             dtype_block_elems(W.dtype));
+  DSV3_CHECK(W.data != nullptr || W.numel() == 0, what, ": weight has no data");
+}
+
+// Per-thread scratch (gguf_scratch_bytes(K)), 64-byte aligned; grows once, then is reused.
+uint8_t* scratch(int64_t K) {
+  thread_local std::vector<uint8_t> buf;
+  const size_t need = size_t(detail::gguf_scratch_bytes(K)) + 64;
+  if (buf.size() < need) buf.resize(need);
+  uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
+  return buf.data() + ((64 - p % 64) % 64);
+}
+
+constexpr int64_t kRowGrain = 2 * detail::kGgufBand;
+
+}  // namespace
+
+void matmul_gguf(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool) {
+  check(W, "matmul");
+  DSV3_CHECK(M >= 0, "matmul: negative row count ", M);
+  const int64_t N = W.rows(), K = W.cols();
+  if (M == 0 || N == 0) return;
+  if (M * N * K < (int64_t(1) << 16)) pool = nullptr;  // too small for a hand-off
+  thread_local Q8Acts xa_buf;  // reused across calls by this (calling) thread
+  quantize_acts_q8(x, M, K, &xa_buf);
+  const Q8Acts& xa = xa_buf;  // named reference: pool threads must see this thread's buffer
+  const detail::GgufTable& t = table();
+  const uint8_t* w = W.as<uint8_t>();
+  const size_t rb = dtype_row_bytes(W.dtype, K);
+  const DType wt = W.dtype;
+  parallel_for(
+      pool, N, [&](int64_t n0, int64_t n1) { t.rows(xa, w, wt, rb, N, K, y, n0, n1, scratch(K)); },
+      kRowGrain);
+}
+
+void gate_up_silu_gguf(const float* x, const TensorView& Wg, const TensorView& Wu, float* h,
+                       ThreadPool* pool) {
+  check(Wg, "gate_up_silu (gate)");
+  check(Wu, "gate_up_silu (up)");
+  DSV3_CHECK(Wg.dtype == Wu.dtype && Wg.rows() == Wu.rows() && Wg.cols() == Wu.cols(),
+             "gate_up_silu: gate ", dtype_name(Wg.dtype), shape_string(Wg), " and up ",
+             dtype_name(Wu.dtype), shape_string(Wu), " differ");
+  thread_local std::vector<float> u;
+  u.resize(size_t(Wu.rows()));
+  matmul_gguf(x, 1, Wg, h, pool);
+  matmul_gguf(x, 1, Wu, u.data(), pool);
+  silu_mul(h, u.data(), Wg.rows(), h);
+}
+
+}  // namespace dsv3::kernels

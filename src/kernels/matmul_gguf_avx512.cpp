@@ -1,0 +1,86 @@
+// AVX-512 instantiation of the ggml block-type matmul (gguf_kernels_impl.h): u8 x s8 dots with
+// AVX512-VNNI vpdpbusd (int32 accumulation, no saturation, so Q8_0's codes up to 255 are fine),
+// per-16 / per-32 block sums by an unpack tree, 16 fp32 lanes in one register. Used only when
+// the CPU has AVX512-VNNI (gguf_avx512_usable); otherwise the AVX2 table runs.
+#pragma GCC optimize("fp-contract=off")
+#pragma GCC target("avx512vnni")
+
+#include <immintrin.h>
+
+#include "kernels/gguf_kernels_impl.h"
+
+namespace dsv3::kernels::detail {
+namespace {
+
+struct V512 {
+  static __m512i dp(const uint8_t* c, const int8_t* x) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(c),
+                               _mm512_loadu_si512(x));
+  }
+  // a0..a3: lane sums of 4 bytes over 256 values -> lane 4c + t = total of the 16 values at
+  // 64t + 16c (16-block 4t + c).
+  static __m512i tree(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    const __m512i t01 = _mm512_add_epi32(_mm512_unpacklo_epi32(a0, a1), _mm512_unpackhi_epi32(a0, a1));
+    const __m512i t23 = _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
+  }
+  static void dots(const uint8_t* c, const int8_t* x, int64_t K, int G, bool, int32_t* out) {
+    // 16-block j sits at lane 4 (j % 4) + j / 4.
+    const __m512i idx16 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i even = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i odd = _mm512_setr_epi32(4, 12, 5, 13, 6, 14, 7, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    int64_t k = 0;
+    for (; k + 256 <= K; k += 256) {
+      const __m512i u = tree(dp(c + k, x + k), dp(c + k + 64, x + k + 64),
+                             dp(c + k + 128, x + k + 128), dp(c + k + 192, x + k + 192));
+      if (G == 16) {
+        _mm512_storeu_si512(out + k / 16, _mm512_permutexvar_epi32(idx16, u));
+      } else {  // 32-block b = 16-blocks 2b and 2b + 1
+        const __m512i s = _mm512_add_epi32(_mm512_permutexvar_epi32(even, u),
+                                           _mm512_permutexvar_epi32(odd, u));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k / 32), _mm512_castsi512_si256(s));
+      }
+    }
+    for (; k < K; k += 32) {  // G = 32 types only (K-quant rows are whole 256-blocks)
+      const __m256i a = _mm256_dpbusd_epi32(
+          _mm256_setzero_si256(), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + k)),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + k)));
+      __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+      out[k / 32] = _mm_cvtsi128_si32(s);
+    }
+  }
+  static float accumulate(const int32_t* raw, const int32_t* S, int shift, const float* ws,
+                          const float* wm, const float* dx, int64_t nb) {
+    __m512 acc = _mm512_setzero_ps();
+    const __m128i sh = _mm_cvtsi32_si128(shift);
+    for (int64_t b = 0; b < nb; b += 16) {
+      const int64_t n = nb - b;
+      const __mmask16 m = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u);
+      __m512i I = _mm512_maskz_loadu_epi32(m, raw + b);
+      const __m512i s = _mm512_maskz_loadu_epi32(m, S + b);
+      if (shift) I = _mm512_sub_epi32(I, _mm512_sll_epi32(s, sh));
+      const __m512 d = _mm512_maskz_loadu_ps(m, dx + b);
+      acc = _mm512_mask3_fmadd_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, ws + b), d),
+                                  _mm512_cvtepi32_ps(I), acc, m);
+      if (wm)
+        acc = _mm512_mask3_fmadd_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, wm + b), d),
+                                    _mm512_cvtepi32_ps(s), acc, m);
+    }
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
+    return _mm_cvtss_f32(t);
+  }
+};
+
+}  // namespace
+
+const GgufTable& gguf_table_avx512() {
+  static const GgufTable t{&gguf_rows<V512>};
+  return t;
+}
+
+}  // namespace dsv3::kernels::detail
