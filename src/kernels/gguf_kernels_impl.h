@@ -9,6 +9,10 @@
 // the fp32 formula with 16 lanes (lane = block % 16) and the fixed tree of gguf_quants.h.
 //
 // V provides:
+//   half(p): the f16 at p as fp32 (exact);
+//   scale8(b8, mul, neg, out): out[j] = mul * float(byte j of b8) for j < 8, negated if neg;
+//   scale16_i8(p, mul, out): out[j] = mul * float(int8 p[j]) for j < 16;
+//   codes_q4k / codes_q5k / codes_q6k: one super-block's 256 codes (GgufCodesGeneric has loops);
 //   dots(codes, xq, K, G, wide, out): out[b] = sum_{k < G} codes[bG + k] * xq[bG + k] (exact
 //     int32; `wide`: codes may exceed 63, as for Q8_0).
 //   accumulate(raw, S, shift, ws, wm, dx, nb) -> y.
@@ -40,13 +44,42 @@ inline GgufLayout gguf_layout(DType t) {
   }
 }
 
+// Plain-loop code unpacking of one K-quant super-block (256 codes), for traits without their own.
+template <class V>
+struct GgufCodesGeneric {
+  static void codes_q4k(const uint8_t* __restrict qs, uint8_t* __restrict c) {
+    for (int ch = 0; ch < 4; ++ch)
+      for (int l = 0; l < 32; ++l) {
+        c[64 * ch + l] = qs[32 * ch + l] & 15;
+        c[64 * ch + 32 + l] = qs[32 * ch + l] >> 4;
+      }
+  }
+  static void codes_q5k(const uint8_t* __restrict qh, const uint8_t* __restrict qs,
+                        uint8_t* __restrict c) {
+    for (int ch = 0; ch < 4; ++ch)
+      for (int l = 0; l < 32; ++l) {
+        c[64 * ch + l] = uint8_t((qs[32 * ch + l] & 15) | (((qh[l] >> (2 * ch)) & 1) << 4));
+        c[64 * ch + 32 + l] = uint8_t((qs[32 * ch + l] >> 4) | (((qh[l] >> (2 * ch + 1)) & 1) << 4));
+      }
+  }
+  static void codes_q6k(const uint8_t* __restrict p, uint8_t* __restrict c) {
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = p + 64 * h;
+      const uint8_t* qh = p + 128 + 32 * h;
+      uint8_t* o = c + 128 * h;
+      for (int l = 0; l < 32; ++l) {
+        o[l] = uint8_t((ql[l] & 15) | ((qh[l] & 3) << 4));
+        o[32 + l] = uint8_t((ql[32 + l] & 15) | (((qh[l] >> 2) & 3) << 4));
+        o[64 + l] = uint8_t((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+        o[96 + l] = uint8_t((ql[32 + l] >> 4) | ((qh[l] >> 6) << 4));
+      }
+    }
+  }
+};
+
 template <class V>
 struct GgufDecode {
-  static float half(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return f16_to_f32(h);
-  }
+  static float half(const uint8_t* p) { return V::half(p); }
 
   static void q8_0(const uint8_t* __restrict p, int64_t nblk, uint8_t* __restrict c,
                    float* __restrict ws) {
@@ -76,58 +109,36 @@ struct GgufDecode {
       }
     }
   }
-  // Q4_K / Q5_K scales: 6-bit sc_j, m_j from 12 bytes (see gguf_quants.h).
+  // Q4_K / Q5_K scales: 6-bit sc_j, m_j from 12 bytes (see gguf_quants.h), four bytes at a
+  // time: (s >> 6) << 4 of each byte is (word >> 2) & 0x30 of its 32-bit word.
   static void scales_k4(const uint8_t* p, float d, float dmin, float* ws, float* wm) {
-    const uint8_t* s = p;
-    for (int j = 0; j < 4; ++j) {
-      ws[j] = d * float(s[j] & 63);
-      wm[j] = -(dmin * float(s[j + 4] & 63));
-      ws[j + 4] = d * float((s[j + 8] & 15) | ((s[j] >> 6) << 4));
-      wm[j + 4] = -(dmin * float((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4)));
-    }
+    uint32_t w[3];
+    std::memcpy(w, p, 12);
+    const uint32_t sc_lo = w[0] & 0x3f3f3f3fu, m_lo = w[1] & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u);
+    V::scale8(uint64_t(sc_lo) | (uint64_t(sc_hi) << 32), d, false, ws);
+    V::scale8(uint64_t(m_lo) | (uint64_t(m_hi) << 32), dmin, true, wm);
   }
   static void q4_k(const uint8_t* __restrict p, int64_t nsb, uint8_t* __restrict c,
                    float* __restrict ws, float* __restrict wm) {
     for (int64_t i = 0; i < nsb; ++i, p += 144, c += 256, ws += 8, wm += 8) {
       scales_k4(p + 4, half(p), half(p + 2), ws, wm);
-      const uint8_t* qs = p + 16;
-      for (int ch = 0; ch < 4; ++ch)
-        for (int l = 0; l < 32; ++l) {
-          c[64 * ch + l] = qs[32 * ch + l] & 15;
-          c[64 * ch + 32 + l] = qs[32 * ch + l] >> 4;
-        }
+      V::codes_q4k(p + 16, c);
     }
   }
   static void q5_k(const uint8_t* __restrict p, int64_t nsb, uint8_t* __restrict c,
                    float* __restrict ws, float* __restrict wm) {
     for (int64_t i = 0; i < nsb; ++i, p += 176, c += 256, ws += 8, wm += 8) {
       scales_k4(p + 4, half(p), half(p + 2), ws, wm);
-      const uint8_t* qh = p + 16;
-      const uint8_t* qs = p + 48;
-      for (int ch = 0; ch < 4; ++ch)
-        for (int l = 0; l < 32; ++l) {
-          c[64 * ch + l] = uint8_t((qs[32 * ch + l] & 15) | (((qh[l] >> (2 * ch)) & 1) << 4));
-          c[64 * ch + 32 + l] = uint8_t((qs[32 * ch + l] >> 4) | (((qh[l] >> (2 * ch + 1)) & 1) << 4));
-        }
+      V::codes_q5k(p + 16, p + 48, c);
     }
   }
   static void q6_k(const uint8_t* __restrict p, int64_t nsb, uint8_t* __restrict c,
                    float* __restrict ws) {
     for (int64_t i = 0; i < nsb; ++i, p += 210, c += 256, ws += 16) {
-      const float d = half(p + 208);
-      const int8_t* sc = reinterpret_cast<const int8_t*>(p + 192);
-      for (int j = 0; j < 16; ++j) ws[j] = d * float(sc[j]);
-      for (int h = 0; h < 2; ++h) {
-        const uint8_t* ql = p + 64 * h;
-        const uint8_t* qh = p + 128 + 32 * h;
-        uint8_t* o = c + 128 * h;
-        for (int l = 0; l < 32; ++l) {
-          o[l] = uint8_t((ql[l] & 15) | ((qh[l] & 3) << 4));
-          o[32 + l] = uint8_t((ql[32 + l] & 15) | (((qh[l] >> 2) & 3) << 4));
-          o[64 + l] = uint8_t((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-          o[96 + l] = uint8_t((ql[32 + l] >> 4) | ((qh[l] >> 6) << 4));
-        }
-      }
+      V::scale16_i8(reinterpret_cast<const int8_t*>(p + 192), half(p + 208), ws);
+      V::codes_q6k(p, c);
     }
   }
 

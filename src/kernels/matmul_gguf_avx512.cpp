@@ -7,12 +7,76 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/gguf_kernels_impl.h"
 
 namespace dsv3::kernels::detail {
 namespace {
 
 struct V512 {
+  // K-quant codes, 256 per super-block (layouts in gguf_quants.h). Bits are moved with 16-bit
+  // shifts; the masks keep only bits that came from the same byte.
+  static void codes_q4k(const uint8_t* qs, uint8_t* c) {
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int ch = 0; ch < 4; ++ch) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * ch));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch), _mm256_and_si256(q, m4));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch + 32),
+                          _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+    }
+  }
+  static void codes_q5k(const uint8_t* qh, const uint8_t* qs, uint8_t* c) {
+    const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(16);
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+    // bit j of every qh byte moved to bit 4
+    const __m256i hb[8] = {_mm256_slli_epi16(h, 4), _mm256_slli_epi16(h, 3), _mm256_slli_epi16(h, 2),
+                           _mm256_slli_epi16(h, 1), h,                       _mm256_srli_epi16(h, 1),
+                           _mm256_srli_epi16(h, 2), _mm256_srli_epi16(h, 3)};
+    for (int ch = 0; ch < 4; ++ch) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * ch));
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(hb[2 * ch], b4));
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                         _mm256_and_si256(hb[2 * ch + 1], b4));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch), lo);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch + 32), hi);
+    }
+  }
+  static void codes_q6k(const uint8_t* p, uint8_t* c) {
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    // per 256-bit half: values 0..31 take qh bits 0-1 (<< 4), values 32..63 bits 2-3 (<< 2);
+    // values 64..95 bits 4-5 (as is), 96..127 bits 6-7 (>> 2).
+    const __m512i cl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i cr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    for (int hf = 0; hf < 2; ++hf) {
+      const __m512i ql = _mm512_loadu_si512(p + 64 * hf);
+      const __m512i qh = _mm512_broadcast_i64x4(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * hf)));
+      const __m512i lo = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                         _mm512_and_si512(_mm512_sllv_epi16(qh, cl), m30));
+      const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                         _mm512_and_si512(_mm512_srlv_epi16(qh, cr), m30));
+      _mm512_storeu_si512(c + 128 * hf, lo);
+      _mm512_storeu_si512(c + 128 * hf + 64, hi);
+    }
+  }
+  static float half(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _cvtsh_ss(h);  // F16C: exact, subnormals included
+  }
+  static void scale8(uint64_t b8, float mul, bool neg, float* out) {
+    __m256 v = _mm256_mul_ps(_mm256_set1_ps(mul),
+                             _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(b8)))));
+    if (neg) v = _mm256_xor_ps(v, _mm256_set1_ps(-0.0f));
+    _mm256_storeu_ps(out, v);
+  }
+  static void scale16_i8(const int8_t* p, float mul, float* out) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m256 m = _mm256_set1_ps(mul);
+    _mm256_storeu_ps(out, _mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b))));
+    _mm256_storeu_ps(out + 8, _mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)))));
+  }
   static __m512i dp(const uint8_t* c, const int8_t* x) {
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(c),
                                _mm512_loadu_si512(x));

@@ -3,13 +3,28 @@
 #pragma GCC optimize("fp-contract=off")
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/gguf_kernels_impl.h"
 
 namespace dsv3::kernels::detail {
 namespace {
 
-struct VPortable {
+struct VPortable : GgufCodesGeneric<VPortable> {
+  static float half(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return f16_to_f32(h);
+  }
+  static void scale8(uint64_t b8, float mul, bool neg, float* out) {
+    for (int j = 0; j < 8; ++j) {
+      const float v = mul * float((b8 >> (8 * j)) & 0xff);
+      out[j] = neg ? -v : v;
+    }
+  }
+  static void scale16_i8(const int8_t* p, float mul, float* out) {
+    for (int j = 0; j < 16; ++j) out[j] = mul * float(p[j]);
+  }
   static void dots(const uint8_t* c, const int8_t* x, int64_t K, int G, bool, int32_t* out) {
     for (int64_t b = 0; b < K / G; ++b) {
       int32_t s = 0;
