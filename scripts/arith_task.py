@@ -20,8 +20,12 @@ previous line):
   What is 347+589?  ->  "7+9+0=16|6\n4+8+1=13|36\n3+5+1=9|936\n</think>\n\n936"
   addition    line k: "{x}+{y}+{c}={s}|{partial}"  s = x+y+c, carry c' = s // 10
   subtraction line k: "{x}-{y}-{c}={r}|{partial}"  r = x-y-c, borrow c' = (r < 0),
-              digit r mod 10; if a < b a first line "{a}<{b}: -({b}-{a})" swaps operands
-              and the answer gets a "-" sign
+              digit r mod 10.  The columns of a-b always come first; a < b shows up as a
+              negative last column (its full value is prepended, e.g. "|-838"), and only
+              then the line "<0: -(B-A)" follows, the columns of b-a, and the answer gets a
+              "-" sign.  So the model never has to compare a and b up front or copy them:
+              9-771 -> "9-1-0=8|8\n0-7-0=-7|38\n0-7-1=-8|-838\n<0: -(B-A)\n
+                        1-9-0=-8|2\n7-0-1=6|62\n7-0-0=7|762\n</think>\n\n-762"
   multiply    line k: "{x}*{d}+{c}={p}|{partial}"  p = x*d+c, carry c' = p // 10
   The last column prepends its full value (s, r or p) instead of the digit (so a final
   carry needs no extra line); the answer is the last partial without leading zeros.
@@ -84,18 +88,14 @@ def _digits_lsb(n: int, width: int):
     return [(n // 10**k) % 10 for k in range(width)]
 
 
-def solution(op: str, a: int, b: int) -> str:
-    """The assistant text after the "<think>\\n" of the generation prompt."""
-    lines, sign = [], ""
-    if op == "-" and a < b:
-        lines.append(f"{a}<{b}: -({b}-{a})")
-        a, b, sign = b, a, "-"
+def _columns(op: str, a: int, b: int):
+    """Column lines of a op b, least significant first, and the last partial (a str)."""
     if op == "*":
         xs, ys = _digits_lsb(a, len(str(a))), [b] * len(str(a))
     else:
         n = max(len(str(a)), len(str(b)))
         xs, ys = _digits_lsb(a, n), _digits_lsb(b, n)
-    partial, c = "", 0
+    lines, partial, c = [], "", 0
     for k, (x, y) in enumerate(zip(xs, ys)):
         last = k == len(xs) - 1
         if op == "+":
@@ -109,8 +109,20 @@ def solution(op: str, a: int, b: int) -> str:
             expr, c, digit = f"{x}*{y}+{c}={v}", v // 10, v % 10
         partial = (str(v) if last else str(digit)) + partial
         lines.append(f"{expr}|{partial}")
+    return lines, partial
+
+
+def solution(op: str, a: int, b: int) -> str:
+    """The assistant text after the "<think>\\n" of the generation prompt."""
+    lines, partial = _columns(op, a, b)
+    sign = ""
+    if op == "-" and a < b:  # the last column of a-b came out negative
+        assert partial.startswith("-")
+        more, partial = _columns(op, b, a)
+        lines += ["<0: -(B-A)"] + more
+        sign = "-"
     result = sign + str(int(partial))
-    assert result == answer(op, a, b) if not sign else result == "-" + answer(op, a, b)
+    assert result == answer(op, a, b)
     return "\n".join(lines) + "\n</think>\n\n" + result
 
 

@@ -1,6 +1,6 @@
 """Writes tests/data/arith/problems.json: the problems scripts/arith_task.py draws for eval seeds
-1 and 7 (200 each) and train seed 12345 (100), with question and answer strings, so the C++
-mirror (src/train/arith_task.*) is checked against the Python generator the trainer uses.
+1 and 7 (200 each) and train seed 12345 (100), with question, answer and worked-solution
+strings, so the C++ mirror (src/train/arith_task.*) is checked against the Python generator the trainer uses.
 Run: .venv/bin/python scripts/make_arith_refs.py"""
 import json
 import os
@@ -15,7 +15,7 @@ def draw(seed, split, n):
     out = []
     for _ in range(n):
         op, a, b = t.sample_problem(rng, split)
-        out.append([op, a, b, t.question(op, a, b), t.answer(op, a, b)])
+        out.append([op, a, b, t.question(op, a, b), t.answer(op, a, b), t.solution(op, a, b)])
     return out
 
 

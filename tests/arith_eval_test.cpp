@@ -1,5 +1,5 @@
-// The C++ mirror of scripts/arith_task.py draws exactly the Python problems (question and
-// answer strings from tests/data/arith/problems.json, written by scripts/make_arith_refs.py),
+// The C++ mirror of scripts/arith_task.py draws exactly the Python problems (question, answer
+// and worked-solution strings from tests/data/arith/problems.json, written by scripts/make_arith_refs.py),
 // and `dsv3 eval` runs end to end on the built-in model.
 #include <gtest/gtest.h>
 
@@ -23,6 +23,7 @@ TEST(ArithTask, MatchesPythonGenerator) {
       EXPECT_EQ(p.b, row[2].get<int64_t>());
       EXPECT_EQ(arith::question(p), row[3].get<std::string>());
       EXPECT_EQ(arith::answer(p), row[4].get<std::string>());
+      EXPECT_EQ(arith::solution(p), row[5].get<std::string>());
       EXPECT_EQ(arith::is_heldout(p), eval);
     }
   }

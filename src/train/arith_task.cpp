@@ -1,6 +1,8 @@
 // Arithmetic task: SplitMix64 draws, held-out hash, question/answer strings.
 #include "train/arith_task.h"
 
+#include <algorithm>
+
 namespace dsv3::arith {
 
 namespace {
@@ -12,6 +14,26 @@ int64_t number(Rng& rng, int digits) {
   int64_t p = 1;
   for (int i = 1; i < digits; ++i) p *= 10;
   return p + int64_t(rng.uniform(uint64_t(9 * p)));
+}
+// Column lines of a op b, least significant digit first (scripts/arith_task.py _columns);
+// returns the last partial result (its last column's full value prepended, so it may be
+// negative for a-b with a < b).
+std::string columns(char op, int64_t a, int64_t b, std::string& out) {
+  const std::string sa = std::to_string(a), sb = std::to_string(b);
+  const size_t n = op == '*' ? sa.size() : std::max(sa.size(), sb.size());
+  auto digit = [](const std::string& s, size_t k) -> int64_t { return k < s.size() ? s[s.size() - 1 - k] - '0' : 0; };
+  std::string partial;
+  int64_t c = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const int64_t x = digit(sa, k), y = op == '*' ? b : digit(sb, k);
+    const int64_t v = op == '+' ? x + y + c : op == '-' ? x - y - c : x * y + c;
+    const std::string expr = std::to_string(x) + op + std::to_string(y) + (op == '*' ? '+' : op) +
+                             std::to_string(c) + "=" + std::to_string(v);
+    c = op == '-' ? int64_t(v < 0) : v / 10;
+    partial = (k + 1 == n ? std::to_string(v) : std::to_string(((v % 10) + 10) % 10)) + partial;
+    out += expr + "|" + partial + "\n";
+  }
+  return partial;
 }
 }  // namespace
 
@@ -46,6 +68,19 @@ std::string question(const Problem& p) {
 std::string answer(const Problem& p) {
   const int64_t v = p.op == '+' ? p.a + p.b : p.op == '-' ? p.a - p.b : p.a * p.b;
   return std::to_string(v);
+}
+
+std::string solution(const Problem& p) {
+  std::string out;
+  std::string partial = columns(p.op, p.a, p.b, out);
+  std::string sign;
+  if (p.op == '-' && p.a < p.b) {  // the last column of a-b came out negative
+    out += "<0: -(B-A)\n";
+    partial = columns(p.op, p.b, p.a, out);
+    sign = "-";
+  }
+  const size_t nz = std::min(partial.find_first_not_of('0'), partial.size() - 1);  // str(int(partial))
+  return out + "</think>\n\n" + sign + partial.substr(nz);
 }
 
 std::string extract_answer(const std::string& completion) {

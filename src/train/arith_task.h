@@ -28,6 +28,10 @@ Problem sample_problem(Rng& rng, bool eval_split);
 bool is_heldout(const Problem& p);
 std::string question(const Problem& p);  // "What is 347+589?"
 std::string answer(const Problem& p);    // "936"
+// The worked solution the model is trained on (assistant text after "<think>\n"), e.g.
+// "7+9+0=16|6\n4+8+1=13|36\n3+5+1=9|936\n</think>\n\n936"; for a-b with a < b the columns
+// of a-b (negative last column), then "<0: -(B-A)", the columns of b-a, answer "-...".
+std::string solution(const Problem& p);
 // Text after the last "</think>", whitespace-stripped.
 std::string extract_answer(const std::string& completion);
 
