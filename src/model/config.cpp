@@ -75,10 +75,11 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   ModelConfig c;
   c.model_type = r.get_string("model_type", "");
   DSV3_CHECK(!c.model_type.empty(), src, ": missing required field 'model_type'");
+  if (c.model_type == "qwen2" || c.model_type == "llama") return dense_config_from_json(j, src);
   const bool v3_like = c.model_type == "deepseek_v3" || c.model_type == "kimi_k2";
   const bool v2_like = c.model_type == "deepseek_v2";
   DSV3_CHECK(v3_like || v2_like, src, ": model_type '", c.model_type,
-             "' is not a DeepSeek-V2/V3 architecture (expected deepseek_v2, deepseek_v3 or kimi_k2)");
+             "' is not supported (expected deepseek_v2, deepseek_v3, kimi_k2, qwen2 or llama)");
 
   c.vocab_size = r.get_int("vocab_size", 0, true);
   c.hidden_size = r.get_int("hidden_size", 0, true);

@@ -1,6 +1,8 @@
 // ModelConfig: one struct for every DeepSeek-V2/V3-architecture checkpoint (deepseek_v2,
-// deepseek_v3, kimi_k2, ...), read from a Hugging Face config.json. Variants are data here,
-// never subclasses. Field names follow config.json; see ../shared/docs/architecture.md §2.
+// deepseek_v3, kimi_k2, ...) and for the dense GQA architectures qwen2 and llama (R1
+// distills), read from a Hugging Face config.json or from GGUF metadata (model/gguf_model.h).
+// Variants are data here, never subclasses. Field names follow config.json; see
+// ../shared/docs/architecture.md §2.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -12,8 +14,18 @@ namespace dsv3 {
 enum class TopkMethod { kGreedy, kGroupLimitedGreedy, kNoauxTc };
 enum class ScoringFunc { kSoftmax, kSigmoid };
 
+// Attention of every layer: DeepSeek's MLA (latent cache) or grouped-query attention with
+// per-head K/V in the cache (qwen2, llama; config_dense.cpp).
+enum class AttentionKind { kMla, kGqa };
+// Which elements RoPE rotates together: (2i, 2i+1) (DeepSeek MLA; llama weights from GGUF,
+// whose q/k rows llama.cpp's converter permuted into this order), or (i, i + d/2) (HF
+// rotate_half, "NeoX": qwen2 and llama from HF, qwen2 from GGUF).
+enum class RopeStyle { kInterleaved, kHalf };
+
 struct RopeScaling {
   bool yarn = false;           // rope_scaling / rope_parameters with type "yarn"
+  bool llama3 = false;         // rope_type "llama3" (factor, low/high_freq_factor, original_max)
+  double low_freq_factor = 1.0, high_freq_factor = 4.0;  // llama3
   double factor = 1.0;         // s
   int64_t original_max_position_embeddings = 4096;
   double beta_fast = 32.0, beta_slow = 1.0;
@@ -21,7 +33,16 @@ struct RopeScaling {
 };
 
 struct ModelConfig {
-  std::string model_type;      // "deepseek_v3", "deepseek_v2", "kimi_k2", ...
+  std::string model_type;      // "deepseek_v3", "deepseek_v2", "kimi_k2", "qwen2", "llama"
+  AttentionKind attention = AttentionKind::kMla;
+  RopeStyle rope_style = RopeStyle::kInterleaved;
+  // GQA only (kGqa): K/V heads (each shared by num_attention_heads / num_key_value_heads query
+  // heads) and biases. For GQA, qk_nope_head_dim = 0 and qk_rope_head_dim = v_head_dim =
+  // head_dim, so the shared shape formulas (q_proj, o_proj, RoPE table) hold for both kinds.
+  int64_t num_key_value_heads = 0;
+  int64_t head_dim = 0;
+  bool qkv_bias = false;                // q/k/v_proj.bias (qwen2; llama attention_bias)
+  bool o_bias = false;                  // o_proj.bias (llama attention_bias)
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;              // D
   int64_t intermediate_size = 0;        // dense FFN width
@@ -57,14 +78,23 @@ struct ModelConfig {
   bool is_moe_layer(int64_t i) const {
     return n_routed_experts > 0 && i >= first_k_dense_replace && i % moe_layer_freq == 0;
   }
-  // Values per token per layer in the latent KV cache: kv_lora_rank + qk_rope_head_dim.
-  int64_t latent_cache_width() const { return kv_lora_rank + qk_rope_head_dim; }
-  // softmax scale = qk_head_dim^-1/2 * m^2, m = 0.1 * mscale_all_dim * ln(factor) + 1 (YaRN).
+  bool is_gqa() const { return attention == AttentionKind::kGqa; }
+  // Values per token per layer in the KV cache: MLA's latent, kv_lora_rank + qk_rope_head_dim;
+  // GQA: K then V of every kv head, 2 * num_key_value_heads * head_dim (model/gqa.h).
+  int64_t latent_cache_width() const {
+    return is_gqa() ? 2 * num_key_value_heads * head_dim : kv_lora_rank + qk_rope_head_dim;
+  }
+  // softmax scale = qk_head_dim^-1/2 * m^2 (GQA: head_dim^-1/2), m = 0.1 * mscale_all_dim * ln(factor) + 1 (YaRN).
   double softmax_scale() const;
 
   // Parses and validates; every missing, out-of-range or inconsistent field is a dsv3::Error
   // naming the field (and `source`, the file path, for messages).
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source = "config.json");
 };
+
+// The qwen2 / llama branch of from_json (config_dense.cpp).
+ModelConfig dense_config_from_json(const nlohmann::json& j, const std::string& source);
+// Range and consistency checks of a dense (GQA) config, shared by config.json and GGUF.
+void validate_dense_config(const ModelConfig& c, const std::string& source);
 
 }  // namespace dsv3

@@ -7,6 +7,7 @@
 #include "io/npy.h"
 #include "kernels/ops.h"
 #include "model/ffn.h"
+#include "model/gqa.h"
 #include "model/mla.h"
 #include "model/rope.h"
 
@@ -33,7 +34,10 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
   bool all_single = true;
   for (const SeqRows& sq : seqs) all_single = all_single && sq.n == 1;
   const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && all_single);
-  mla_forward_batch(c, w.attn, *m.rope, layer, h.data(), S, seqs, absorbed, y.data(), pool, prefix);
+  if (c.is_gqa())
+    gqa_forward_batch(c, w.attn, *m.rope, layer, h.data(), S, seqs, y.data(), pool, prefix);
+  else
+    mla_forward_batch(c, w.attn, *m.rope, layer, h.data(), S, seqs, absorbed, y.data(), pool, prefix);
   if (!prefix.empty()) write_npy(prefix + "attn_output.npy", y.data(), {S, D});
   for (int64_t i = 0; i < S * D; ++i) x[i] += y[size_t(i)];
   kernels::rmsnorm(x, S, D, w.post_attention_layernorm, eps, h.data());

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "model/fp8_weights.h"
+#include "model/gguf_model.h"
 #include "model/tensor_table.h"
 
 namespace dsv3 {
@@ -27,6 +28,7 @@ const char* role_name(TensorRole r) {
     case TensorRole::kRouterBias: return "router bias";
     case TensorRole::kHead: return "head";
     case TensorRole::kMtpProj: return "mtp projection";
+    case TensorRole::kBias: return "bias";
   }
   return "?";
 }
@@ -34,6 +36,7 @@ const char* role_name(TensorRole r) {
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::string& dir) {
+  if (is_gguf_path(dir)) return load_gguf(dir);
   auto m = std::make_unique<Model>();
   m->checkpoint = Checkpoint::open(dir);
   m->config = ModelConfig::from_json(m->checkpoint->config(), dir + "/config.json");
@@ -67,13 +70,18 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
          " model with this config.json)");
   }
 
-  auto get = [&](const std::string& name) -> TensorView {
+  m->bind_weights([&](const std::string& name) -> TensorView {
     auto it = views.find(name);
     return it == views.end() ? TensorView{} : it->second;
-  };
-  m->embed_tokens = get("model.embed_tokens.weight");
-  m->norm = get("model.norm.weight");
-  m->lm_head = c.tie_word_embeddings ? m->embed_tokens : get("lm_head.weight");
+  });
+  return m;
+}
+
+void Model::bind_weights(const std::function<TensorView(const std::string&)>& get) {
+  const ModelConfig& c = config;
+  embed_tokens = get("model.embed_tokens.weight");
+  norm = get("model.norm.weight");
+  lm_head = c.tie_word_embeddings ? embed_tokens : get("lm_head.weight");
 
   auto bind_layer = [&](int64_t L) {
     const std::string p = "model.layers." + std::to_string(L) + ".";
@@ -89,6 +97,12 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
     a.kv_a_layernorm = get(p + "self_attn.kv_a_layernorm.weight");
     a.kv_b_proj = get(p + "self_attn.kv_b_proj.weight");
     a.o_proj = get(p + "self_attn.o_proj.weight");
+    a.k_proj = get(p + "self_attn.k_proj.weight");
+    a.v_proj = get(p + "self_attn.v_proj.weight");
+    a.q_bias = get(p + "self_attn.q_proj.bias");
+    a.k_bias = get(p + "self_attn.k_proj.bias");
+    a.v_bias = get(p + "self_attn.v_proj.bias");
+    a.o_bias = get(p + "self_attn.o_proj.bias");
     const bool mtp = L >= c.num_hidden_layers;
     lw.is_moe = c.is_moe_layer(L) || (mtp && c.n_routed_experts > 0);
     if (!lw.is_moe) {
@@ -111,7 +125,7 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
     }
     return lw;
   };
-  for (int64_t L = 0; L < c.num_hidden_layers; ++L) m->layers.push_back(bind_layer(L));
+  for (int64_t L = 0; L < c.num_hidden_layers; ++L) layers.push_back(bind_layer(L));
   for (int64_t k = 0; k < c.num_nextn_predict_layers; ++k) {
     const int64_t L = c.num_hidden_layers + k;
     const std::string p = "model.layers." + std::to_string(L) + ".";
@@ -122,14 +136,20 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
     mw.layer = bind_layer(L);
     mw.shared_head_norm = get(p + "shared_head.norm.weight");
     mw.embed_tokens = get(p + "embed_tokens.weight");
-    if (!mw.embed_tokens.data) mw.embed_tokens = m->embed_tokens;
+    if (!mw.embed_tokens.data) mw.embed_tokens = embed_tokens;
     mw.head = get(p + "shared_head.head.weight");
-    if (!mw.head.data) mw.head = m->lm_head;
-    m->mtp.push_back(std::move(mw));
+    if (!mw.head.data) mw.head = lm_head;
+    this->mtp.push_back(std::move(mw));
   }
-  return m;
 }
 
-size_t Model::weight_bytes() const { return checkpoint->total_bytes(); }
+size_t Model::weight_bytes() const {
+  if (gguf) {
+    size_t n = 0;
+    for (const GgufTensorInfo& t : gguf->tensors()) n += size_t(t.n_bytes);
+    return n;
+  }
+  return checkpoint->total_bytes();
+}
 
 }  // namespace dsv3

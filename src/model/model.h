@@ -3,12 +3,14 @@
 // Weight names follow the checkpoint (q_a_proj, kv_b_proj, e_score_correction_bias, ...);
 // shapes are [out, in] as in PyTorch Linear.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
 #include "io/checkpoint.h"
+#include "io/gguf.h"
 #include "model/config.h"
 #include "model/rope.h"
 
@@ -23,6 +25,12 @@ struct AttentionWeights {
   TensorView kv_a_layernorm;       // [r_kv]
   TensorView kv_b_proj;            // [H*(d_nope + d_v), r_kv]  per head: W_UK rows then W_UV rows
   TensorView o_proj;               // [D, H*d_v]
+  // GQA (qwen2, llama): q_proj [H*hd, D] and o_proj above, plus K/V projections and biases
+  // (data == nullptr when the config has none).
+  TensorView k_proj, v_proj;       // [Hkv*hd, D]
+  TensorView q_bias;               // [H*hd]
+  TensorView k_bias, v_bias;       // [Hkv*hd]
+  TensorView o_bias;               // [D]
 };
 
 struct FfnWeights {  // SwiGLU: down(silu(gate x) * up x)
@@ -56,7 +64,8 @@ struct MtpWeights {
 
 struct Model {
   ModelConfig config;
-  std::unique_ptr<Checkpoint> checkpoint;
+  std::unique_ptr<Checkpoint> checkpoint;  // HF folder (null for a GGUF file)
+  std::unique_ptr<GgufFile> gguf;          // GGUF file (null for an HF folder)
   TensorView embed_tokens;  // [V, D]
   TensorView norm;          // [D]
   TensorView lm_head;       // [V, D] (= embed_tokens when tied)
@@ -67,7 +76,12 @@ struct Model {
   // Opens an HF checkpoint folder, parses config.json into ModelConfig and checks every
   // tensor against the tensor table: missing, unexpected, wrongly shaped or typed tensors
   // are a dsv3::Error naming the file and the tensor.
+  // A path ending in ".gguf" (a file) is loaded by load_gguf (model/gguf_model.h) instead.
   static std::unique_ptr<Model> load(const std::string& dir);
+
+  // Binds every weight view (globals, layers, MTP) from checkpoint-named tensors; `get`
+  // returns an empty view for an absent name. Shared by the HF and GGUF loaders.
+  void bind_weights(const std::function<TensorView(const std::string&)>& get);
 
   size_t weight_bytes() const;  // bytes of all tensors the forward pass can touch
 };

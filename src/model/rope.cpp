@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
+
 namespace dsv3 {
 
 namespace {
@@ -19,6 +21,26 @@ RopeTable::RopeTable(const ModelConfig& c) {
   std::vector<float> pos_freqs(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) pos_freqs[size_t(i)] = std::pow(base, float(2 * i) / float(d));
   inv_freq.resize(static_cast<size_t>(half));
+  if (c.rope.llama3) {
+    // HF _compute_llama3_parameters, in fp32 as torch computes it: wavelengths shorter than
+    // original/high_freq_factor keep their frequency, longer than original/low_freq_factor are
+    // divided by factor, and the band between is interpolated by `smooth`.
+    const float factor = float(c.rope.factor), lo = float(c.rope.low_freq_factor),
+                hi = float(c.rope.high_freq_factor);
+    const float old_ctx = float(c.rope.original_max_position_embeddings);
+    const float low_wavelen = old_ctx / lo, high_wavelen = old_ctx / hi;
+    for (int64_t i = 0; i < half; ++i) {
+      const float f = 1.0f / pos_freqs[size_t(i)];
+      const float wavelen = float(2 * M_PI) / f;
+      float g = wavelen > low_wavelen ? f / factor : f;
+      if (!(wavelen < high_wavelen) && !(wavelen > low_wavelen)) {
+        const float smooth = (old_ctx / wavelen - lo) / (hi - lo);
+        g = (1.0f - smooth) * g / factor + smooth * g;
+      }
+      inv_freq[size_t(i)] = g;
+    }
+    return;
+  }
   if (!c.rope.yarn) {
     for (int64_t i = 0; i < half; ++i) inv_freq[size_t(i)] = 1.0f / pos_freqs[size_t(i)];
     return;
@@ -44,6 +66,16 @@ RopeTable::RopeTable(const ModelConfig& c) {
     attention_factor = float(yarn_get_mscale(s, c.rope.mscale) / yarn_get_mscale(s, c.rope.mscale_all_dim));
   else
     attention_factor = float(yarn_get_mscale(s, 1.0));
+}
+
+void RopeTable::divide_by(const std::vector<float>& freq_factors) {
+  DSV3_CHECK(freq_factors.size() == inv_freq.size(), "rope_freqs has ", freq_factors.size(),
+             " values, expected ", inv_freq.size(), " (rope dimension / 2)");
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    DSV3_CHECK(freq_factors[i] > 0 && std::isfinite(freq_factors[i]),
+               "rope_freqs[", i, "] must be a positive number, got ", freq_factors[i]);
+    inv_freq[i] /= freq_factors[i];
+  }
 }
 
 void RopeTable::at(int64_t pos, float* cos, float* sin) const {

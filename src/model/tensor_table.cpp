@@ -23,6 +23,10 @@ bool has_q_lora(const ModelConfig& c) { return c.q_lora_rank > 0; }
 bool no_q_lora(const ModelConfig& c) { return c.q_lora_rank == 0; }
 bool has_shared(const ModelConfig& c) { return c.n_shared_experts > 0; }
 bool has_bias(const ModelConfig& c) { return c.topk_method == TopkMethod::kNoauxTc; }
+bool is_mla(const ModelConfig& c) { return !c.is_gqa(); }
+bool is_gqa(const ModelConfig& c) { return c.is_gqa(); }
+bool has_qkv_bias(const ModelConfig& c) { return c.is_gqa() && c.qkv_bias; }
+bool has_o_bias(const ModelConfig& c) { return c.is_gqa() && c.o_bias; }
 
 const std::vector<Pattern>& patterns() {
   using C = const ModelConfig&;
@@ -49,14 +53,31 @@ const std::vector<Pattern>& patterns() {
        [](C c) { return std::vector<int64_t>{c.num_attention_heads * c.qk_head_dim(), c.q_lora_rank}; },
        has_q_lora},
       {"self_attn.kv_a_proj_with_mqa.weight", Scope::kLayer, TensorRole::kLinear,
-       [](C c) { return std::vector<int64_t>{c.kv_lora_rank + c.qk_rope_head_dim, c.hidden_size}; }},
+       [](C c) { return std::vector<int64_t>{c.kv_lora_rank + c.qk_rope_head_dim, c.hidden_size}; },
+       is_mla},
       {"self_attn.kv_a_layernorm.weight", Scope::kLayer, TensorRole::kNorm,
-       [](C c) { return std::vector<int64_t>{c.kv_lora_rank}; }},
+       [](C c) { return std::vector<int64_t>{c.kv_lora_rank}; }, is_mla},
       {"self_attn.kv_b_proj.weight", Scope::kLayer, TensorRole::kLinear,
        [](C c) {
          return std::vector<int64_t>{c.num_attention_heads * (c.qk_nope_head_dim + c.v_head_dim),
                                      c.kv_lora_rank};
-       }},
+       },
+       is_mla},
+      // GQA (qwen2, llama): q_proj and o_proj above (qk_head_dim = v_head_dim = head_dim).
+      {"self_attn.k_proj.weight", Scope::kLayer, TensorRole::kLinear,
+       [](C c) { return std::vector<int64_t>{c.num_key_value_heads * c.head_dim, c.hidden_size}; },
+       is_gqa},
+      {"self_attn.v_proj.weight", Scope::kLayer, TensorRole::kLinear,
+       [](C c) { return std::vector<int64_t>{c.num_key_value_heads * c.head_dim, c.hidden_size}; },
+       is_gqa},
+      {"self_attn.q_proj.bias", Scope::kLayer, TensorRole::kBias,
+       [](C c) { return std::vector<int64_t>{c.num_attention_heads * c.head_dim}; }, has_qkv_bias},
+      {"self_attn.k_proj.bias", Scope::kLayer, TensorRole::kBias,
+       [](C c) { return std::vector<int64_t>{c.num_key_value_heads * c.head_dim}; }, has_qkv_bias},
+      {"self_attn.v_proj.bias", Scope::kLayer, TensorRole::kBias,
+       [](C c) { return std::vector<int64_t>{c.num_key_value_heads * c.head_dim}; }, has_qkv_bias},
+      {"self_attn.o_proj.bias", Scope::kLayer, TensorRole::kBias,
+       [](C c) { return std::vector<int64_t>{c.hidden_size}; }, has_o_bias},
       {"self_attn.o_proj.weight", Scope::kLayer, TensorRole::kLinear,
        [](C c) { return std::vector<int64_t>{c.hidden_size, c.num_attention_heads * c.v_head_dim}; }},
       // Dense FFN layers.

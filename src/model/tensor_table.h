@@ -1,4 +1,4 @@
-// The one table of checkpoint tensors for DeepSeek-V2/V3 (name pattern, role, shape from the
+// The one table of checkpoint tensors for DeepSeek-V2/V3 and the dense qwen2/llama (name pattern, role, shape from the
 // config, allowed dtypes), shared by the loader and (later) the quantizer/converter.
 // expected_tensors(config) expands the patterns for every layer, expert and MTP layer.
 #pragma once
@@ -19,6 +19,7 @@ enum class TensorRole {
   kRouterBias,  // e_score_correction_bias [E] (fp32)
   kHead,        // lm_head / shared_head.head (never quantized)
   kMtpProj,     // MTP eh_proj [D, 2D] (kept bf16 in DeepSeek-V3)
+  kBias,        // projection bias [out] (GQA q/k/v/o; never quantized)
 };
 
 struct TensorSpec {

@@ -13,7 +13,7 @@ std::vector<std::string> model_flag_spec() {
 }
 
 const char* model_flag_help() {
-  return "  -m, --model DIR     Hugging Face checkpoint folder (default: the built-in model)\n"
+  return "  -m, --model PATH    Hugging Face checkpoint folder or .gguf file (default: the built-in model)\n"
          "  -t, --threads N     threads (default: one per physical core)\n"
          "  --ctx N             context length in tokens (default: min(4096, max_position_embeddings))\n"
          "  --kv-type T         latent KV cache dtype: f32 (default) or bf16\n"
@@ -55,10 +55,17 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
                  (long long)c.hidden_size, (long long)c.num_attention_heads,
                  (long long)c.n_routed_experts, (long long)c.num_experts_per_tok, (long long)c.vocab_size);
     std::fprintf(stderr, "weights: %.1f MiB (memory-mapped)\n", double(lm.model->weight_bytes()) / 1048576.0);
+    if (c.is_gqa())
+      std::fprintf(stderr, "attention: GQA, %lld kv heads of dim %lld (%s RoPE, theta %g%s)\n",
+                   (long long)c.num_key_value_heads, (long long)c.head_dim,
+                   c.rope_style == RopeStyle::kHalf ? "rotate-half" : "interleaved", c.rope_theta,
+                   c.rope.llama3 ? ", llama3 scaling" : "");
     std::fprintf(stderr,
-                 "kv cache: %lld values/token/layer (latent %lld + rope %lld), %zu bytes/token in bf16, "
+                 "kv cache: %lld values/token/layer (%s %lld + %lld), %zu bytes/token in bf16, "
                  "%zu in f32; ctx %lld as %s = %.1f MiB\n",
-                 (long long)c.latent_cache_width(), (long long)c.kv_lora_rank, (long long)c.qk_rope_head_dim,
+                 (long long)c.latent_cache_width(), c.is_gqa() ? "K/V" : "latent + rope",
+                 (long long)(c.is_gqa() ? c.latent_cache_width() / 2 : c.kv_lora_rank),
+                 (long long)(c.is_gqa() ? c.latent_cache_width() / 2 : c.qk_rope_head_dim),
                  KvCache::bytes_per_token(c, c.num_hidden_layers, DType::BF16),
                  KvCache::bytes_per_token(c, c.num_hidden_layers, DType::F32), (long long)ctx,
                  kvt.c_str(), double(lm.cache->bytes()) / 1048576.0);

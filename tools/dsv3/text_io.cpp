@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "model/gguf_model.h"
 
 namespace dsv3::cli {
 
@@ -17,6 +18,8 @@ const char* text_flag_help() {
 std::unique_ptr<Tokenizer> load_tokenizer(const Args& a, const std::string& model_dir) {
   if (a.has("--tokenizer")) return Tokenizer::from_file(a.get("--tokenizer"));
   if (std::filesystem::exists(model_dir + "/tokenizer.json")) return Tokenizer::from_file(model_dir);
+  if (is_gguf_path(model_dir) && std::filesystem::is_regular_file(model_dir))
+    return Tokenizer::from_file(model_dir);  // the tokenizer stored in the model's GGUF
   return nullptr;
 }
 

@@ -1,0 +1,109 @@
+// GQA forward: projections (+ biases), RoPE, K/V cache write, per-(sequence, head) attention.
+#include "model/gqa.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "io/npy.h"
+#include "kernels/ops.h"
+
+namespace dsv3 {
+
+namespace {
+
+// y[r, :] += b for R rows of width n (b absent: no-op).
+void add_bias(const TensorView& b, float* y, int64_t R, int64_t n) {
+  if (!b.data) return;
+  std::vector<float> bias(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) bias[size_t(i)] = kernels::weight_at(b, i);
+  for (int64_t r = 0; r < R; ++r) kernels::add_inplace(y + r * n, bias.data(), n);
+}
+
+}  // namespace
+
+void apply_rope(RopeStyle style, float* x, int64_t d, const float* cos, const float* sin) {
+  if (style == RopeStyle::kInterleaved) {
+    kernels::rope_interleaved(x, d, cos, sin);
+    return;
+  }
+  // HF rotate_half: x' = x * cat(cos, cos) + cat(-x2, x1) * cat(sin, sin), products and sums
+  // rounded separately as torch computes them.
+  const int64_t h = d / 2;
+  for (int64_t i = 0; i < h; ++i) {
+    const float a = x[i], b = x[i + h];
+    const float ac = a * cos[i], bs = b * sin[i], bc = b * cos[i], as = a * sin[i];
+    x[i] = ac - bs;
+    x[i + h] = bc + as;
+  }
+}
+
+void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
+                       int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
+                       float* out, ThreadPool* pool, const std::string& dump_prefix) {
+  const int64_t H = c.num_attention_heads, Hk = c.num_key_value_heads, hd = c.head_dim;
+  const int64_t G = H / Hk, QW = H * hd, KW = Hk * hd, W = 2 * KW;
+  DSV3_CHECK(c.latent_cache_width() == W, "GQA: cache width ", c.latent_cache_width(), " != ", W);
+
+  std::vector<float> q(size_t(R * QW)), k(size_t(R * KW)), v(size_t(R * KW));
+  kernels::matmul(x, R, w.q_proj, q.data(), pool);
+  kernels::matmul(x, R, w.k_proj, k.data(), pool);
+  kernels::matmul(x, R, w.v_proj, v.data(), pool);
+  add_bias(w.q_bias, q.data(), R, QW);
+  add_bias(w.k_bias, k.data(), R, KW);
+  add_bias(w.v_bias, v.data(), R, KW);
+
+  std::vector<float> cs(size_t(hd / 2)), sn(size_t(hd / 2)), row(static_cast<size_t>(W));
+  for (const SeqRows& sq : seqs) {
+    for (int64_t i = 0; i < sq.n; ++i) {
+      const int64_t s = sq.row0 + i;
+      rope.at(sq.start + i, cs.data(), sn.data());
+      for (int64_t h = 0; h < H; ++h) apply_rope(c.rope_style, q.data() + s * QW + h * hd, hd, cs.data(), sn.data());
+      for (int64_t h = 0; h < Hk; ++h) apply_rope(c.rope_style, k.data() + s * KW + h * hd, hd, cs.data(), sn.data());
+      std::copy(k.begin() + s * KW, k.begin() + (s + 1) * KW, row.begin());
+      std::copy(v.begin() + s * KW, v.begin() + (s + 1) * KW, row.begin() + KW);
+      sq.cache->write(layer, sq.start + i, row.data());
+    }
+  }
+  if (!dump_prefix.empty()) {
+    write_npy(dump_prefix + "q.npy", q.data(), {R, H, hd});
+    write_npy(dump_prefix + "k.npy", k.data(), {R, Hk, hd});
+    write_npy(dump_prefix + "v.npy", v.data(), {R, Hk, hd});
+  }
+
+  // Cached rows [T, W] of every sequence (K heads then V heads per token).
+  std::vector<std::vector<float>> scratch(seqs.size());
+  std::vector<const float*> kv(seqs.size());
+  for (size_t i = 0; i < seqs.size(); ++i)
+    kv[i] = seqs[i].cache->rows_f32(layer, seqs[i].start + seqs[i].n, scratch[i]);
+
+  const float scale = float(1.0 / std::sqrt(double(hd)));
+  std::vector<float> o(size_t(R * QW));
+  const int64_t n_items = int64_t(seqs.size()) * H;
+  int64_t work = 0;
+  for (const SeqRows& sq : seqs) work += sq.n * (sq.start + sq.n) * H * 2 * hd;
+  ThreadPool* attn_pool = work < (int64_t(1) << 16) ? nullptr : pool;
+  parallel_for(attn_pool, n_items, [&](int64_t i0, int64_t i1) {
+    std::vector<float> p;
+    for (int64_t item = i0; item < i1; ++item) {
+      const SeqRows& sq = seqs[size_t(item / H)];
+      const float* cache = kv[size_t(item / H)];
+      const int64_t h = item % H, kh = h / G;
+      p.resize(size_t(sq.start + sq.n));
+      for (int64_t i = 0; i < sq.n; ++i) {
+        const int64_t s = sq.row0 + i, n = sq.start + i + 1;  // causal: t <= position
+        const float* qh = q.data() + s * QW + h * hd;
+        for (int64_t t = 0; t < n; ++t) p[size_t(t)] = kernels::dot(qh, cache + t * W + kh * hd, hd) * scale;
+        kernels::softmax(p.data(), n);
+        float* oh = o.data() + s * QW + h * hd;
+        std::fill(oh, oh + hd, 0.f);
+        for (int64_t t = 0; t < n; ++t) kernels::axpy(p[size_t(t)], cache + t * W + KW + kh * hd, oh, hd);
+      }
+    }
+  });
+  if (!dump_prefix.empty()) write_npy(dump_prefix + "attn_heads.npy", o.data(), {R, H, hd});
+  kernels::matmul(o.data(), R, w.o_proj, out, pool);
+  add_bias(w.o_bias, out, R, c.hidden_size);
+}
+
+}  // namespace dsv3
