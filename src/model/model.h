@@ -66,6 +66,7 @@ struct Model {
   ModelConfig config;
   std::unique_ptr<Checkpoint> checkpoint;  // HF folder (null for a GGUF file)
   std::unique_ptr<GgufFile> gguf;          // GGUF file (null for an HF folder)
+  std::vector<std::vector<uint8_t>> owned_tensors;  // rebuilt at load (deepseek2 GGUF kv_b_proj)
   TensorView embed_tokens;  // [V, D]
   TensorView norm;          // [D]
   TensorView lm_head;       // [V, D] (= embed_tokens when tied)
