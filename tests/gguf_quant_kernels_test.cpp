@@ -1,6 +1,7 @@
 // Fused ggml block-type kernels (matmul_gguf via kernels::matmul, gate_up_silu, weight_row)
 // against their scalar reference twin matmul_gguf_ref, on every ISA path this CPU has, M = 1
-// and M > 1, odd N, K with and without a partial group of blocks, 1-3 threads.
+// and M > 1 (M >= 16 takes the AVX-512 packed path, with a zero-padded last group of 16 rows),
+// odd N, K with and without a partial group of blocks, 1-3 threads.
 //
 // Tolerances: the fast paths and the reference do the same integer dots and the same fp32
 // operations in the same order (gguf_quants.h), so they must agree bit for bit. Against the
@@ -104,7 +105,7 @@ TEST(GgufQuantKernels, MatmulMatchesReferenceBitForBitOnEveryIsa) {
       const int64_t N = 67;  // odd; M * N * K >= 2^16 in most cases, so the pool is used
       const auto wb = random_weight(t, N, K, rng);
       const TensorView W = make_view(t, wb.data(), {N, K});
-      for (int64_t M : {1, 2, 5}) {
+      for (int64_t M : {1, 2, 5, 17, 35}) {  // >= 16: the AVX-512 packed path (padded group)
         SCOPED_TRACE("M=" + std::to_string(M));
         const auto x = random_x(M * K, rng);
         std::vector<float> want(static_cast<size_t>(M * N));

@@ -16,6 +16,10 @@
 //   dots(codes, xq, K, G, wide, out): out[b] = sum_{k < G} codes[bG + k] * xq[bG + k] (exact
 //     int32; `wide`: codes may exceed 63, as for Q8_0).
 //   accumulate(raw, S, shift, ws, wm, dx, nb) -> y.
+//   kPacked16: whether packed16(codes, ws, wm, G, shift, xa, mb, K, out[16]) exists: the same
+//     outputs for the 16 activation rows of group mb of xa's transposed copy, one row per lane
+//     (integer block sums with 4-byte broadcasts of the codes; the 16 block-lane accumulators
+//     of the formula are 16 registers, reduced by the same tree).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -176,6 +180,19 @@ void gguf_rows(const Q8Acts& xa, const uint8_t* W, DType wt, size_t row_bytes, i
     for (int64_t r = r0; r < r1; ++r)
       GgufDecode<V>::row(wt, W + size_t(r) * row_bytes, K, codes + (r - r0) * K,
                          ws + (r - r0) * stride16, wm + (r - r0) * stride16);
+    if constexpr (V::kPacked16) {
+      if (xa.M16 > 0) {  // packed: 16 activation rows per pass (lanes), see V::packed16
+        float out[16];
+        for (int64_t mb = 0; mb < xa.M16 / 16; ++mb)
+          for (int64_t r = r0; r < r1; ++r) {
+            V::packed16(codes + (r - r0) * K, ws + (r - r0) * stride16,
+                        L.has_min ? wm + (r - r0) * stride16 : nullptr, L.G, L.shift, xa, mb, K,
+                        out);
+            for (int64_t i = 0; i < 16 && mb * 16 + i < xa.M; ++i) y[(mb * 16 + i) * N + r] = out[i];
+          }
+        continue;
+      }
+    }
     for (int64_t m = 0; m < xa.M; ++m) {
       const Q8Row xr = xa.row(m);
       const int32_t* S = L.G == 32 ? xr.s32 : xr.s16;

@@ -68,6 +68,13 @@ struct Q8Acts {
   std::vector<int8_t> q;
   std::vector<float> d32, d16;
   std::vector<int32_t> s32, s16;
+  // Optional transposed copy for the packed prefill path (pack_acts16): rows in groups of 16
+  // (the last group zero-padded), qt [M16/16][K/4][16][4], d32t / s32t [M16/16][K/32][16],
+  // s16t [M16/16][K/16][16].
+  int64_t M16 = 0;
+  std::vector<int8_t> qt;
+  std::vector<float> d32t;
+  std::vector<int32_t> s32t, s16t;
   Q8Row row(int64_t m) const {
     return {q.data() + m * K, d32.data() + m * (K / 32), d16.data() + m * (K / 16),
             s32.data() + m * (K / 32), s16.data() + m * (K / 16)};
@@ -75,6 +82,8 @@ struct Q8Acts {
 };
 // Quantises x [M, K] (K % 32 == 0, else dsv3::Error) into `out` (reusing its storage).
 void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* out);
+// Fills the transposed 16-row groups of `a` (same values, another layout).
+void pack_acts16(Q8Acts* a);
 
 // y[M, N] = x[M, K] W^T for a block-quantised W [N, K] (checked: 2-D, block type, K a multiple
 // of the block size), computed as described above; threads split the N rows.

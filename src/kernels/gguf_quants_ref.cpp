@@ -172,6 +172,26 @@ void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* a) {
   }
 }
 
+void pack_acts16(Q8Acts* a) {
+  const int64_t M = a->M, K = a->K, MB = (M + 15) / 16;
+  a->M16 = MB * 16;
+  a->qt.assign(size_t(MB * K * 16), 0);
+  a->d32t.assign(size_t(MB * (K / 32) * 16), 0.0f);
+  a->s32t.assign(size_t(MB * (K / 32) * 16), 0);
+  a->s16t.assign(size_t(MB * (K / 16) * 16), 0);
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t mb = m / 16, i = m % 16;
+    for (int64_t k4 = 0; k4 < K / 4; ++k4)
+      std::memcpy(&a->qt[size_t(((mb * (K / 4) + k4) * 16 + i) * 4)], &a->q[size_t(m * K + 4 * k4)], 4);
+    for (int64_t b = 0; b < K / 32; ++b) {
+      a->d32t[size_t((mb * (K / 32) + b) * 16 + i)] = a->d32[size_t(m * (K / 32) + b)];
+      a->s32t[size_t((mb * (K / 32) + b) * 16 + i)] = a->s32[size_t(m * (K / 32) + b)];
+    }
+    for (int64_t b = 0; b < K / 16; ++b)
+      a->s16t[size_t((mb * (K / 16) + b) * 16 + i)] = a->s16[size_t(m * (K / 16) + b)];
+  }
+}
+
 void matmul_gguf_ref(const float* x, int64_t M, const TensorView& W, float* y) {
   check_block_weight(W, "matmul_gguf_ref");
   const int64_t N = W.rows(), K = W.cols(), be = dtype_block_elems(W.dtype);

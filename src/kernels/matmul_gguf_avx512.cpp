@@ -15,6 +15,64 @@ namespace dsv3::kernels::detail {
 namespace {
 
 struct V512 {
+  static constexpr bool kPacked16 = true;
+  // 16 activation rows (lanes) x one weight row. For each G-block b: I (per lane) = sum over
+  // groups of 4 codes of vpdpbusd(broadcast 4 codes, 4 values of each row), exact; then the
+  // formula of gguf_quants.h with accumulator register b % 16, and the 16-register tree.
+  static void packed16(const uint8_t* c, const float* ws, const float* wm, int G, int shift,
+                       const Q8Acts& xa, int64_t mb, int64_t K, float* out) {
+    if (G == 32)
+      packed16_g<32>(c, ws, wm, shift, xa, mb, K, out);
+    else
+      packed16_g<16>(c, ws, wm, shift, xa, mb, K, out);
+  }
+  template <int G>
+  static void packed16_g(const uint8_t* c, const float* ws, const float* wm, int shift,
+                         const Q8Acts& xa, int64_t mb, int64_t K, float* out) {
+    const int8_t* xt = xa.qt.data() + mb * K * 16;
+    const float* dxt = xa.d32t.data() + mb * (K / 32) * 16;
+    const int32_t* St = (G == 32 ? xa.s32t.data() + mb * (K / 32) * 16
+                                 : xa.s16t.data() + mb * (K / 16) * 16);
+    const __m128i sh = _mm_cvtsi32_si128(shift);
+    const int64_t nb = K / G;
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
+    for (int64_t b0 = 0; b0 < nb; b0 += 16) {
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) {
+        const int64_t b = b0 + j;
+        if (b < nb) {
+          const uint8_t* cb = c + b * G;
+          const int8_t* xb = xt + b * G * 16;  // (b * G / 4) groups of 64 bytes
+          __m512i I0 = _mm512_setzero_si512(), I1 = _mm512_setzero_si512();  // two chains
+#pragma GCC unroll 8
+          for (int q = 0; q < G / 4; q += 2) {
+            int32_t w0, w1;
+            std::memcpy(&w0, cb + 4 * q, 4);
+            std::memcpy(&w1, cb + 4 * q + 4, 4);
+            I0 = _mm512_dpbusd_epi32(I0, _mm512_set1_epi32(w0), _mm512_loadu_si512(xb + 64 * q));
+            I1 = _mm512_dpbusd_epi32(I1, _mm512_set1_epi32(w1), _mm512_loadu_si512(xb + 64 * q + 64));
+          }
+          __m512i I = _mm512_add_epi32(I0, I1);  // exact
+          const __m512i S = _mm512_loadu_si512(St + b * 16);
+          if (shift) I = _mm512_sub_epi32(I, _mm512_sll_epi32(S, sh));
+          const __m512 dx = _mm512_loadu_ps(dxt + (b * G / 32) * 16);
+          acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(ws[b]), dx),
+                                   _mm512_cvtepi32_ps(I), acc[j]);
+          if (wm)
+            acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(wm[b]), dx),
+                                     _mm512_cvtepi32_ps(S), acc[j]);
+        }
+      }
+    }
+    __m512 s8[8], s4[4];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) s8[i] = _mm512_add_ps(acc[i], acc[i + 8]);
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) s4[i] = _mm512_add_ps(s8[i], s8[i + 4]);
+    _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(s4[0], s4[2]), _mm512_add_ps(s4[1], s4[3])));
+  }
   // K-quant codes, 256 per super-block (layouts in gguf_quants.h). Bits are moved with 16-bit
   // shifts; the masks keep only bits that came from the same byte.
   static void codes_q4k(const uint8_t* qs, uint8_t* c) {
@@ -140,10 +198,46 @@ struct V512 {
   }
 };
 
+// quantize_acts_q8 on 16 lanes: the same exact operations (|x| max, one division, one
+// reciprocal, one product, min/max clamp with NaN going to +127 as fmin/fmax do, round half
+// even), so the same bytes.
+void quant_blocks512(const float* x, int64_t nb, int8_t* q, float* d32, float* d16, int32_t* s32,
+                     int32_t* s16) {
+  const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+  const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+    const __m512 a0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x0), absm));
+    const __m512 a1 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x1), absm));
+    // max(|x|, acc) keeps acc when |x| is NaN, like std::max(acc, |x|)
+    __m512 m = _mm512_max_ps(a0, _mm512_setzero_ps());
+    m = _mm512_max_ps(a1, m);
+    float amax = 0.0f;
+    alignas(64) float mv[16];
+    _mm512_store_ps(mv, m);
+    for (int i = 0; i < 16; ++i) amax = mv[i] > amax ? mv[i] : amax;
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const __m512 idv = _mm512_set1_ps(id);
+    // min(v, 127) returns 127 for NaN v (second operand), then max(., -127)
+    const __m512 v0 = _mm512_max_ps(_mm512_min_ps(_mm512_mul_ps(x0, idv), hi), lo);
+    const __m512 v1 = _mm512_max_ps(_mm512_min_ps(_mm512_mul_ps(x1, idv), hi), lo);
+    const __m512i i0 = _mm512_cvtps_epi32(v0), i1 = _mm512_cvtps_epi32(v1);  // round half even
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm512_cvtepi32_epi8(i0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm512_cvtepi32_epi8(i1));
+    const int32_t h0 = _mm512_reduce_add_epi32(i0), h1 = _mm512_reduce_add_epi32(i1);
+    d32[b] = d;
+    d16[2 * b] = d16[2 * b + 1] = d;
+    s32[b] = h0 + h1;
+    s16[2 * b] = h0;
+    s16[2 * b + 1] = h1;
+  }
+}
+
 }  // namespace
 
 const GgufTable& gguf_table_avx512() {
-  static const GgufTable t{&gguf_rows<V512>};
+  static const GgufTable t{&gguf_rows<V512>, 16, &quant_blocks512};
   return t;
 }
 

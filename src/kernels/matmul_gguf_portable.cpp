@@ -11,6 +11,9 @@ namespace dsv3::kernels::detail {
 namespace {
 
 struct VPortable : GgufCodesGeneric<VPortable> {
+  static constexpr bool kPacked16 = false;
+  static void packed16(const uint8_t*, const float*, const float*, int, int, const Q8Acts&,
+                       int64_t, int64_t, float*) {}
   static float half(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
