@@ -19,7 +19,7 @@ is checked against this file (like llm.c's train_gpt2.py). One file, top to bott
 
 Usage: train_reference.py --out DIR [--steps N] [--batch B] [--seed S] [--init DIR]
        train_reference.py --eval models/builtin [-n 200]   (greedy accuracy, MTP accuracy, load)
-models/builtin/README.md gives the exact two-phase command line of the shipped model.
+models/builtin/README.md gives the exact command line of the shipped model (one run).
 Threads default to 1: on the shared, contended 2-core machine two torch threads were 10-20x
 slower per step (barrier stalls)."""
 import argparse, json, math, os, sys, time
