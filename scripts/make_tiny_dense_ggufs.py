@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Converts the tiny dense HF checkpoints (make_tiny_dense_models.py) to GGUF with llama.cpp's own
-converter, as f32 and f16: tests/data/<name>/<name>-{f32,f16}.gguf.
+converter, as f32, f16 and q8_0: tests/data/<name>/<name>-{f32,f16,q8_0}.gguf.
 
 Usage: /work/venv-llama/bin/python scripts/make_tiny_dense_ggufs.py [--llama-cpp DIR]
 (DIR = a llama.cpp source tree holding convert_hf_to_gguf.py; default: the one vendored by
@@ -29,7 +29,7 @@ from conversion.base import TextModel  # noqa: E402
 TextModel.get_vocab_base_pre = lambda self, tokenizer: "gpt-2"
 data = os.path.join(here, "..", "tests", "data")
 for name in args.names:
-    for outtype in ("f32", "f16"):
+    for outtype in ("f32", "f16", "q8_0"):
         out = os.path.join(data, name, f"{name}-{outtype}.gguf")
         sys.argv = ["convert_hf_to_gguf.py", os.path.join(data, name), "--outtype", outtype,
                     "--outfile", out]

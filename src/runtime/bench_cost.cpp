@@ -19,13 +19,16 @@ double ffn_params(const FfnWeights& f) {
 double attn_bytes(const AttentionWeights& a) {
   return view_bytes(a.q_proj) + view_bytes(a.q_a_proj) + view_bytes(a.q_a_layernorm) +
          view_bytes(a.q_b_proj) + view_bytes(a.kv_a_proj_with_mqa) + view_bytes(a.kv_a_layernorm) +
-         view_bytes(a.kv_b_proj) + view_bytes(a.o_proj);
+         view_bytes(a.kv_b_proj) + view_bytes(a.o_proj) + view_bytes(a.k_proj) +
+         view_bytes(a.v_proj) + view_bytes(a.q_bias) + view_bytes(a.k_bias) +
+         view_bytes(a.v_bias) + view_bytes(a.o_bias);
 }
 // Linear weights a token multiplies with in attention. kv_b_proj is applied per token in both
 // forms (naive: to the token's own latent; absorbed: folded into q and the output).
 double attn_params(const AttentionWeights& a) {
   return double(a.q_proj.numel() + a.q_a_proj.numel() + a.q_b_proj.numel() +
-                a.kv_a_proj_with_mqa.numel() + a.kv_b_proj.numel() + a.o_proj.numel());
+                a.kv_a_proj_with_mqa.numel() + a.kv_b_proj.numel() + a.o_proj.numel() +
+                a.k_proj.numel() + a.v_proj.numel());  // k/v_proj: GQA (qwen2, llama)
 }
 
 double layer_params(const ModelConfig& c, const LayerWeights& w, bool all_experts) {
@@ -73,9 +76,10 @@ StepCost decode_cost_per_token(const Model& m, int64_t depth, int64_t n, DType k
   const double rows = double(n) * double(depth) + double(n) * double(n + 1) / 2.0;
   s.kv_bytes = rows / double(n) * double(c.latent_cache_width()) * double(dtype_size(kv_dtype)) *
                double(c.num_hidden_layers);
-  // Absorbed attention per key and head: r_kv + d_rope (score) + r_kv (value) multiply-adds.
-  const double attn = rows / double(n) * double(c.num_attention_heads) *
-                      double(2 * c.kv_lora_rank + c.qk_rope_head_dim) * 2.0 *
+  // Absorbed attention per key and head: r_kv + d_rope (score) + r_kv (value) multiply-adds;
+  // GQA: head_dim (score) + head_dim (value).
+  const int64_t per_key = c.is_gqa() ? 2 * c.head_dim : 2 * c.kv_lora_rank + c.qk_rope_head_dim;
+  const double attn = rows / double(n) * double(c.num_attention_heads) * double(per_key) * 2.0 *
                       double(c.num_hidden_layers);
   s.flops = 2.0 * active_params(m) + attn;
   return s;

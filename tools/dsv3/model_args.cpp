@@ -41,6 +41,8 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
   DSV3_CHECK(kvt == "f32" || kvt == "bf16", "--kv-type must be f32 or bf16, got '", kvt, "'");
   const DType kv_dtype = kvt == "bf16" ? DType::BF16 : DType::F32;
   lm.cache = std::make_unique<KvCache>(c, c.num_hidden_layers, ctx, kv_dtype);
+  DSV3_CHECK(!(a.has("--mla") && c.is_gqa()), "--mla applies to DeepSeek (MLA) models only; ", dir,
+             " is a ", c.model_type, " model with GQA attention");
   const std::string mla = a.get("--mla", "auto");
   if (mla == "auto") lm.fwd.mla = MlaMode::kAuto;
   else if (mla == "naive") lm.fwd.mla = MlaMode::kNaive;
