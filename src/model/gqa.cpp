@@ -77,27 +77,48 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
   for (size_t i = 0; i < seqs.size(); ++i)
     kv[i] = seqs[i].cache->rows_f32(layer, seqs[i].start + seqs[i].n, scratch[i]);
 
+  // Work items: (sequence, kv head, block of kRowBlock query rows). An item handles the G query
+  // heads that share its kv head, so each cached K/V row is read once per query row and kv
+  // head, not once per query head. Every output element is computed by the same sequence of
+  // dot/softmax/axpy calls whatever the split, so results never depend on the thread count.
+  constexpr int64_t kRowBlock = 16;
   const float scale = float(1.0 / std::sqrt(double(hd)));
   std::vector<float> o(size_t(R * QW));
-  const int64_t n_items = int64_t(seqs.size()) * H;
+  struct Item {
+    int64_t seq, kh, i0, i1;
+  };
+  std::vector<Item> items;
   int64_t work = 0;
-  for (const SeqRows& sq : seqs) work += sq.n * (sq.start + sq.n) * H * 2 * hd;
+  for (size_t si = 0; si < seqs.size(); ++si) {
+    const SeqRows& sq = seqs[si];
+    work += sq.n * (sq.start + sq.n) * H * 2 * hd;
+    for (int64_t kh = 0; kh < Hk; ++kh)
+      for (int64_t i0 = 0; i0 < sq.n; i0 += kRowBlock)
+        items.push_back({int64_t(si), kh, i0, std::min(sq.n, i0 + kRowBlock)});
+  }
   ThreadPool* attn_pool = work < (int64_t(1) << 16) ? nullptr : pool;
-  parallel_for(attn_pool, n_items, [&](int64_t i0, int64_t i1) {
+  parallel_for(attn_pool, int64_t(items.size()), [&](int64_t a, int64_t b) {
     std::vector<float> p;
-    for (int64_t item = i0; item < i1; ++item) {
-      const SeqRows& sq = seqs[size_t(item / H)];
-      const float* cache = kv[size_t(item / H)];
-      const int64_t h = item % H, kh = h / G;
-      p.resize(size_t(sq.start + sq.n));
-      for (int64_t i = 0; i < sq.n; ++i) {
+    for (int64_t it = a; it < b; ++it) {
+      const Item& item = items[size_t(it)];
+      const SeqRows& sq = seqs[size_t(item.seq)];
+      const float* cache = kv[size_t(item.seq)];
+      const int64_t kh = item.kh;
+      p.resize(size_t(G * (sq.start + sq.n)));
+      for (int64_t i = item.i0; i < item.i1; ++i) {
         const int64_t s = sq.row0 + i, n = sq.start + i + 1;  // causal: t <= position
-        const float* qh = q.data() + s * QW + h * hd;
-        for (int64_t t = 0; t < n; ++t) p[size_t(t)] = kernels::dot(qh, cache + t * W + kh * hd, hd) * scale;
-        kernels::softmax(p.data(), n);
-        float* oh = o.data() + s * QW + h * hd;
-        std::fill(oh, oh + hd, 0.f);
-        for (int64_t t = 0; t < n; ++t) kernels::axpy(p[size_t(t)], cache + t * W + KW + kh * hd, oh, hd);
+        const float* q0 = q.data() + s * QW + kh * G * hd;    // the G query heads of kv head kh
+        for (int64_t t = 0; t < n; ++t) {
+          const float* kt = cache + t * W + kh * hd;
+          for (int64_t g = 0; g < G; ++g) p[size_t(g * n + t)] = kernels::dot(q0 + g * hd, kt, hd) * scale;
+        }
+        for (int64_t g = 0; g < G; ++g) kernels::softmax(p.data() + g * n, n);
+        float* o0 = o.data() + s * QW + kh * G * hd;
+        std::fill(o0, o0 + G * hd, 0.f);
+        for (int64_t t = 0; t < n; ++t) {
+          const float* vt = cache + t * W + KW + kh * hd;
+          for (int64_t g = 0; g < G; ++g) kernels::axpy(p[size_t(g * n + t)], vt, o0 + g * hd, hd);
+        }
       }
     }
   });
