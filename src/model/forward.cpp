@@ -10,6 +10,7 @@
 #include "model/gqa.h"
 #include "model/mla.h"
 #include "model/rope.h"
+#include "model/scratch.h"
 
 namespace dsv3 {
 
@@ -27,33 +28,34 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
   const float eps = float(c.rms_norm_eps);
   const std::string prefix =
       opt.dump_dir.empty() ? "" : opt.dump_dir + "/L" + std::to_string(layer) + ".";
-  std::vector<float> h(size_t(S * D)), y(size_t(S * D));
-  kernels::rmsnorm(x, S, D, w.input_layernorm, eps, h.data());
-  if (!prefix.empty()) write_npy(prefix + "attn_input.npy", h.data(), {S, D});
+  float* h = scratch_floats(Scratch::kLayerH, size_t(S * D));
+  float* y = scratch_floats(Scratch::kLayerY, size_t(S * D));
+  kernels::rmsnorm(x, S, D, w.input_layernorm, eps, h);
+  if (!prefix.empty()) write_npy(prefix + "attn_input.npy", h, {S, D});
   // Auto: absorbed when every sequence decodes one token, naive for prompt chunks.
   bool all_single = true;
   for (const SeqRows& sq : seqs) all_single = all_single && sq.n == 1;
   const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && all_single);
   if (c.is_gqa())
-    gqa_forward_batch(c, w.attn, *m.rope, layer, h.data(), S, seqs, y.data(), pool, prefix);
+    gqa_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, y, pool, prefix);
   else
-    mla_forward_batch(c, w.attn, *m.rope, layer, h.data(), S, seqs, absorbed, y.data(), pool, prefix);
-  if (!prefix.empty()) write_npy(prefix + "attn_output.npy", y.data(), {S, D});
-  for (int64_t i = 0; i < S * D; ++i) x[i] += y[size_t(i)];
-  kernels::rmsnorm(x, S, D, w.post_attention_layernorm, eps, h.data());
+    mla_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, absorbed, y, pool, prefix);
+  if (!prefix.empty()) write_npy(prefix + "attn_output.npy", y, {S, D});
+  for (int64_t i = 0; i < S * D; ++i) x[i] += y[i];
+  kernels::rmsnorm(x, S, D, w.post_attention_layernorm, eps, h);
   if (w.is_moe) {
     std::vector<int32_t> chosen;
-    moe_forward(c, w.moe, h.data(), S, y.data(), pool, trace ? &chosen : nullptr, prefix);
+    moe_forward(c, w.moe, h, S, y, pool, trace ? &chosen : nullptr, prefix);
     if (trace) {
       trace->experts.push_back(std::move(chosen));
       trace->moe_layers.push_back(layer);
     }
-    if (!prefix.empty()) write_npy(prefix + "moe_output.npy", y.data(), {S, D});
+    if (!prefix.empty()) write_npy(prefix + "moe_output.npy", y, {S, D});
   } else {
-    swiglu_forward(w.mlp, h.data(), S, y.data(), pool);
-    if (!prefix.empty()) write_npy(prefix + "ffn_output.npy", y.data(), {S, D});
+    swiglu_forward(w.mlp, h, S, y, pool);
+    if (!prefix.empty()) write_npy(prefix + "ffn_output.npy", y, {S, D});
   }
-  for (int64_t i = 0; i < S * D; ++i) x[i] += y[size_t(i)];
+  for (int64_t i = 0; i < S * D; ++i) x[i] += y[i];
   if (!prefix.empty()) write_npy(prefix + "hidden.npy", x, {S, D});
 }
 
@@ -62,7 +64,8 @@ void forward_batch(const Model& m, const std::vector<SeqChunk>& chunks, ThreadPo
   const ModelConfig& c = m.config;
   const int64_t D = c.hidden_size, V = c.vocab_size;
   DSV3_CHECK(!chunks.empty(), "forward: no sequences");
-  std::vector<SeqRows> seqs;
+  thread_local std::vector<SeqRows> seqs;  // per-thread, reused: no allocation when warm
+  seqs.clear();
   int64_t R = 0;
   for (const SeqChunk& ch : chunks) {
     DSV3_CHECK(ch.n > 0, "forward: empty token chunk");
@@ -76,43 +79,47 @@ void forward_batch(const Model& m, const std::vector<SeqChunk>& chunks, ThreadPo
     seqs.push_back({ch.cache, R, ch.n, ch.start});
     R += ch.n;
   }
-  std::vector<float> x(static_cast<size_t>(R * D));
+  float* x = scratch_floats(Scratch::kFwdX, size_t(R * D));
   for (size_t i = 0; i < chunks.size(); ++i)
     for (int64_t s = 0; s < chunks[i].n; ++s)
-      kernels::weight_row(m.embed_tokens, chunks[i].tokens[s], x.data() + (seqs[i].row0 + s) * D);
+      kernels::weight_row(m.embed_tokens, chunks[i].tokens[s], x + (seqs[i].row0 + s) * D);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l)
-    decoder_layer_forward_batch(m, m.layers[size_t(l)], l, x.data(), R, seqs, pool, opt, trace);
+    decoder_layer_forward_batch(m, m.layers[size_t(l)], l, x, R, seqs, pool, opt, trace);
   for (const SeqChunk& ch : chunks) ch.cache->set_length(ch.start + ch.n);
 
-  std::vector<float> hn(static_cast<size_t>(R * D));
-  kernels::rmsnorm(x.data(), R, D, m.norm, float(c.rms_norm_eps), hn.data());
-  if (!opt.dump_dir.empty()) write_npy(opt.dump_dir + "/final_norm.npy", hn.data(), {R, D});
+  float* hn = scratch_floats(Scratch::kFwdHn, size_t(R * D));
+  kernels::rmsnorm(x, R, D, m.norm, float(c.rms_norm_eps), hn);
+  if (!opt.dump_dir.empty()) write_npy(opt.dump_dir + "/final_norm.npy", hn, {R, D});
   // lm_head over the rows whose logits are wanted, in one matrix-matrix product.
-  std::vector<int64_t> rows;
+  thread_local std::vector<int64_t> rows;
+  rows.clear();
   for (size_t i = 0; i < chunks.size(); ++i) {
     const SeqChunk& ch = chunks[i];
-    if (ch.final_hidden) std::copy(hn.begin() + seqs[i].row0 * D, hn.begin() + (seqs[i].row0 + ch.n) * D, ch.final_hidden);
+    if (ch.final_hidden) std::copy(hn + seqs[i].row0 * D, hn + (seqs[i].row0 + ch.n) * D, ch.final_hidden);
     if (ch.all_logits)
       for (int64_t s = 0; s < ch.n; ++s) rows.push_back(seqs[i].row0 + s);
     else
       rows.push_back(seqs[i].row0 + ch.n - 1);
   }
-  std::vector<float> hsel(rows.size() * size_t(D)), lg(rows.size() * size_t(V));
-  for (size_t j = 0; j < rows.size(); ++j) std::copy(hn.begin() + rows[j] * D, hn.begin() + (rows[j] + 1) * D, hsel.begin() + int64_t(j) * D);
-  kernels::matmul(hsel.data(), int64_t(rows.size()), m.lm_head, lg.data(), pool);
+  float* hsel = scratch_floats(Scratch::kFwdHsel, rows.size() * size_t(D));
+  float* lg = scratch_floats(Scratch::kFwdLogits, rows.size() * size_t(V));
+  for (size_t j = 0; j < rows.size(); ++j) std::copy(hn + rows[j] * D, hn + (rows[j] + 1) * D, hsel + int64_t(j) * D);
+  kernels::matmul(hsel, int64_t(rows.size()), m.lm_head, lg, pool);
   size_t j = 0;
   for (const SeqChunk& ch : chunks) {
     const int64_t n_out = ch.all_logits ? ch.n : 1;
-    std::copy(lg.begin() + int64_t(j) * V, lg.begin() + int64_t(j + size_t(n_out)) * V, ch.logits);
+    std::copy(lg + int64_t(j) * V, lg + int64_t(j + size_t(n_out)) * V, ch.logits);
     j += size_t(n_out);
   }
+  scratch_trim();  // a long prompt's activations are not kept for the thread's life
 }
 
 void forward(const Model& m, KvCache& cache, const int32_t* tokens, int64_t S, int64_t start,
              float* logits, ThreadPool* pool, const ForwardOptions& opt, ForwardTrace* trace,
              float* final_hidden) {
-  SeqChunk ch{&cache, tokens, S, start, logits, opt.all_logits, final_hidden};
-  forward_batch(m, {ch}, pool, opt, trace);
+  thread_local std::vector<SeqChunk> one(1);  // reused: a decode step allocates nothing
+  one.assign(1, SeqChunk{&cache, tokens, S, start, logits, opt.all_logits, final_hidden});
+  forward_batch(m, one, pool, opt, trace);
 }
 
 }  // namespace dsv3

@@ -7,7 +7,9 @@
 
 #include "core/error.h"
 #include "io/npy.h"
+#include "kernels/mla_attn.h"
 #include "kernels/ops.h"
+#include "model/scratch.h"
 
 namespace dsv3 {
 
@@ -28,17 +30,113 @@ TensorView row_slice(const TensorView& W, int64_t r0, int64_t n) {
 // y[j] = W[r0 + j, :] . x for j < n. Block-aligned (or non-FP8) row ranges use the matmul
 // kernel on a slice; an FP8 range that starts inside a 128-row scale block (small models whose
 // d_nope is not a multiple of 128) is read row by row with its block scales.
-void rows_matvec(const TensorView& W, int64_t r0, int64_t n, const float* x, float* y,
-                 std::vector<float>& row) {
+void rows_matvec(const TensorView& W, int64_t r0, int64_t n, const float* x, float* y) {
   if (!W.block_scale || r0 % 128 == 0) {
     kernels::matmul(x, 1, row_slice(W, r0, n), y, nullptr);
     return;
   }
-  row.resize(size_t(W.cols()));
+  float* row = scratch_floats(Scratch::kMlaRow, size_t(W.cols()));
   for (int64_t j = 0; j < n; ++j) {
-    kernels::weight_row(W, r0 + j, row.data());
-    y[j] = kernels::dot(row.data(), x, W.cols());
+    kernels::weight_row(W, r0 + j, row);
+    y[j] = kernels::dot(row, x, W.cols());
   }
+}
+
+// One (sequence, layer) of the latent cache as the attention kernel's row source.
+struct CacheLayer {
+  const KvCache* cache;
+  int64_t layer;
+};
+
+const void* cache_row(const void* self, int64_t pos) {
+  const auto* cl = static_cast<const CacheLayer*>(self);
+  return cl->cache->row_ptr(cl->layer, pos);
+}
+
+// A piece of absorbed attention: query row s (context T) over chunk [t0, t1), partial `part`.
+struct AttnItem {
+  int64_t s, seq, t0, t1, part;
+};
+
+// Absorbed attention for every query row (architecture.md §7.3): q_abs = W_UK^T q_nope per head,
+// scores against the latent cache in its stored dtype, streamed in blocks with an online
+// softmax for all heads at once (kernels/mla_attn.h), chunk partials merged in a fixed order,
+// then W_UV per head. q: [R, H, d_qk] (RoPE applied), o: [R, H, d_v]. The work split never
+// changes a bit: each chunk, head and row is computed the same way on any thread.
+void absorbed_attention(const ModelConfig& c, const AttentionWeights& w, int64_t layer,
+                        const float* q, int64_t R, const std::vector<SeqRows>& seqs, float* o,
+                        ThreadPool* pool) {
+  const int64_t H = c.num_attention_heads, dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim,
+                dv = c.v_head_dim, dqk = c.qk_head_dim(), r = c.kv_lora_rank, W = r + dr;
+  const kernels::MlaAttnShape shape{H, r, dr, float(c.softmax_scale())};
+  // Query absorption: qcat[s, h] = [W_UK[h]^T q_nope[s, h] | q_pe[s, h]].
+  float* qcat = scratch_floats(Scratch::kMlaQcat, size_t(R * H * W));
+  ThreadPool* qpool = R * H * dn * r < (int64_t(1) << 16) ? nullptr : pool;
+  parallel_for(qpool, R * H, [&](int64_t i0, int64_t i1) {
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t h = item % H;
+      const float* qh = q + item * dqk;
+      float* qc = qcat + item * W;
+      std::fill(qc, qc + r, 0.f);
+      kernels::rows_axpy(qh, dn, w.kv_b_proj, h * (dn + dv), qc);
+      std::copy(qh + dn, qh + dqk, qc + r);
+    }
+  });
+  // Chunked attention items over every row's causal context.
+  thread_local std::vector<AttnItem> items;
+  thread_local std::vector<CacheLayer> sources;
+  thread_local std::vector<int64_t> row_part0, row_parts;  // per row: first partial, count
+  items.clear();
+  sources.clear();
+  row_part0.assign(size_t(R), 0);
+  row_parts.assign(size_t(R), 0);
+  int64_t n_parts = 0, work = 0;
+  for (size_t qi = 0; qi < seqs.size(); ++qi) {
+    const SeqRows& sq = seqs[qi];
+    sources.push_back({sq.cache, layer});
+    for (int64_t i = 0; i < sq.n; ++i) {
+      const int64_t s = sq.row0 + i, T = sq.start + i + 1;  // causal: positions <= its own
+      const kernels::MlaChunks ch = kernels::mla_attn_chunks(T);
+      row_part0[size_t(s)] = n_parts;
+      row_parts[size_t(s)] = ch.n;
+      for (int64_t k = 0; k < ch.n; ++k)
+        items.push_back({s, int64_t(qi), k * ch.len, std::min(T, (k + 1) * ch.len), n_parts + k});
+      n_parts += ch.n;
+      work += T * H * (W + r);
+    }
+  }
+  // Plain pointers for the workers: a thread_local named inside the lambda would be the
+  // worker's own (empty) instance.
+  const AttnItem* item_v = items.data();
+  const CacheLayer* source_v = sources.data();
+  const int64_t* part0_v = row_part0.data();
+  const int64_t* parts_v = row_parts.data();
+  float* pm = scratch_floats(Scratch::kMlaPartM, size_t(n_parts * H));
+  float* pl = scratch_floats(Scratch::kMlaPartL, size_t(n_parts * H));
+  float* pacc = scratch_floats(Scratch::kMlaPartAcc, size_t(n_parts * H * r));
+  ThreadPool* apool = work < (int64_t(1) << 16) ? nullptr : pool;
+  parallel_for(apool, int64_t(items.size()), [&](int64_t i0, int64_t i1) {
+    for (int64_t it = i0; it < i1; ++it) {
+      const AttnItem& a = item_v[it];
+      const CacheLayer& cl = source_v[a.seq];
+      const KvCache& kc = *cl.cache;
+      const kernels::LatentSource src{&cache_row, &cl, kc.page_tokens(), kc.dtype(), kc.width()};
+      kernels::mla_attn_partial(shape, qcat + a.s * H * W, src, a.t0, a.t1, pm + a.part * H,
+                                pl + a.part * H, pacc + a.part * H * r);
+    }
+  });
+  // Merge partials per (row, head), then the value absorption o[s, h] = W_UV[h] latv[s, h].
+  float* latv = scratch_floats(Scratch::kMlaLatv, size_t(R * H * r));
+  ThreadPool* vpool = R * H * dv * r < (int64_t(1) << 16) ? nullptr : pool;
+  parallel_for(vpool, R * H, [&](int64_t i0, int64_t i1) {
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t s = item / H, h = item % H, p0 = part0_v[s];
+      float* lv = latv + s * H * r;
+      kernels::mla_attn_combine(shape, parts_v[s], pm + p0 * H, pl + p0 * H,
+                                pacc + p0 * H * r, h, h + 1, lv);
+      rows_matvec(w.kv_b_proj, h * (dn + dv) + dn, dv, lv + h * r, o + item * dv);
+    }
+  });
 }
 
 void dump(const std::string& prefix, const char* name, const float* d, std::vector<int64_t> shape) {
@@ -55,49 +153,50 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
   const float eps = float(c.rms_norm_eps);
 
   // Queries: q [R, H * d_qk], per head [nope | rope].
-  std::vector<float> q(size_t(R * H * dqk));
+  float* q = scratch_floats(Scratch::kMlaQ, size_t(R * H * dqk));
   if (c.q_lora_rank > 0) {
-    std::vector<float> cq(size_t(R * c.q_lora_rank));
-    kernels::matmul(x, R, w.q_a_proj, cq.data(), pool);
-    kernels::rmsnorm(cq.data(), R, c.q_lora_rank, w.q_a_layernorm, eps, cq.data());
-    kernels::matmul(cq.data(), R, w.q_b_proj, q.data(), pool);
+    float* cq = scratch_floats(Scratch::kMlaCq, size_t(R * c.q_lora_rank));
+    kernels::matmul(x, R, w.q_a_proj, cq, pool);
+    kernels::rmsnorm(cq, R, c.q_lora_rank, w.q_a_layernorm, eps, cq);
+    kernels::matmul(cq, R, w.q_b_proj, q, pool);
   } else {
-    kernels::matmul(x, R, w.q_proj, q.data(), pool);
+    kernels::matmul(x, R, w.q_proj, q, pool);
   }
   // Latent: kv [R, r + d_rope] -> c_kv = rmsnorm(kv[:r]), k_pe = rope(kv[r:]).
-  std::vector<float> kv(size_t(R * W));
-  kernels::matmul(x, R, w.kv_a_proj_with_mqa, kv.data(), pool);
-  std::vector<float> cs(size_t(dr / 2)), sn(size_t(dr / 2));
+  float* kv = scratch_floats(Scratch::kMlaKv, size_t(R * W));
+  kernels::matmul(x, R, w.kv_a_proj_with_mqa, kv, pool);
+  float cs[256], sn[256];  // dr / 2 values each
+  DSV3_CHECK(dr / 2 <= 256, "qk_rope_head_dim ", dr, " above 512 is not supported");
   for (const SeqRows& sq : seqs) {
     for (int64_t i = 0; i < sq.n; ++i) {
       const int64_t s = sq.row0 + i;
-      float* row = kv.data() + s * W;
+      float* row = kv + s * W;
       kernels::rmsnorm(row, 1, r, w.kv_a_layernorm, eps, row);
-      rope.at(sq.start + i, cs.data(), sn.data());
-      kernels::rope_interleaved(row + r, dr, cs.data(), sn.data());
-      for (int64_t h = 0; h < H; ++h)
-        kernels::rope_interleaved(q.data() + (s * H + h) * dqk + dn, dr, cs.data(), sn.data());
+      rope.at(sq.start + i, cs, sn);
+      kernels::rope_interleaved(row + r, dr, cs, sn);
+      for (int64_t h = 0; h < H; ++h) kernels::rope_interleaved(q + (s * H + h) * dqk + dn, dr, cs, sn);
       sq.cache->write(layer, sq.start + i, row);
     }
   }
-  dump(dump_prefix, "q", q.data(), {R, H, dqk});
-  dump(dump_prefix, "c_kv_k_pe", kv.data(), {R, W});
+  if (!dump_prefix.empty()) dump(dump_prefix, "q", q, {R, H, dqk});
+  if (!dump_prefix.empty()) dump(dump_prefix, "c_kv_k_pe", kv, {R, W});
 
   const float scale = float(c.softmax_scale());
-  std::vector<float> o(size_t(R * H * dv));  // attention output per head, [R, H * d_v]
-  // Latent rows of every sequence's cache, [T, W] each (c_kv | k_pe).
-  std::vector<std::vector<float>> scratch(seqs.size());
-  std::vector<const float*> lats(seqs.size());
-  for (size_t q_i = 0; q_i < seqs.size(); ++q_i)
-    lats[q_i] = seqs[q_i].cache->rows_f32(layer, seqs[q_i].start + seqs[q_i].n, scratch[q_i]);
-
-  // Work items: (sequence, head) pairs, split over threads; each output row of o depends only on
-  // its own item, so the split never changes results.
-  const int64_t n_items = int64_t(seqs.size()) * H;
-  int64_t work = 0;  // multiply-adds of the attention loops; small work runs on the caller
-  for (const SeqRows& sq : seqs) work += sq.n * (sq.start + sq.n) * H * (absorbed ? 3 * r : dn + dr + dv);
-  ThreadPool* attn_pool = work < (int64_t(1) << 16) ? nullptr : pool;
-  if (!absorbed) {
+  float* o = scratch_floats(Scratch::kMlaO, size_t(R * H * dv));  // per head, [R, H * d_v]
+  if (absorbed) {
+    absorbed_attention(c, w, layer, q, R, seqs, o, pool);
+  } else {
+    // Latent rows of every sequence's cache, [T, W] each (c_kv | k_pe).
+    std::vector<std::vector<float>> scratch(seqs.size());
+    std::vector<const float*> lats(seqs.size());
+    for (size_t q_i = 0; q_i < seqs.size(); ++q_i)
+      lats[q_i] = seqs[q_i].cache->rows_f32(layer, seqs[q_i].start + seqs[q_i].n, scratch[q_i]);
+    // Work items: (sequence, head) pairs, split over threads; each output row of o depends only
+    // on its own item, so the split never changes results.
+    const int64_t n_items = int64_t(seqs.size()) * H;
+    int64_t work = 0;  // multiply-adds of the attention loops; small work runs on the caller
+    for (const SeqRows& sq : seqs) work += sq.n * (sq.start + sq.n) * H * (dn + dr + dv);
+    ThreadPool* attn_pool = work < (int64_t(1) << 16) ? nullptr : pool;
     // Decompress k_nope and v for every cached token of every sequence: kvb [T, H * (dn + dv)].
     std::vector<std::vector<float>> kvb(seqs.size());
     for (size_t q_i = 0; q_i < seqs.size(); ++q_i) {
@@ -118,13 +217,13 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
         p.resize(size_t(sq.start + sq.n));
         for (int64_t i = 0; i < sq.n; ++i) {
           const int64_t s = sq.row0 + i, n = sq.start + i + 1;  // causal: t <= position
-          const float* qh = q.data() + (s * H + h) * dqk;
+          const float* qh = q + (s * H + h) * dqk;
           for (int64_t t = 0; t < n; ++t) {
             const float* kh = kb + (t * H + h) * (dn + dv);
             p[size_t(t)] = (kernels::dot(qh, kh, dn) + kernels::dot(qh + dn, lat + t * W + r, dr)) * scale;
           }
           kernels::softmax(p.data(), n);
-          float* oh = o.data() + (s * H + h) * dv;
+          float* oh = o + (s * H + h) * dv;
           std::fill(oh, oh + dv, 0.f);
           for (int64_t t = 0; t < n; ++t) {
             const float* vh = kb + (t * H + h) * (dn + dv) + dn;
@@ -133,40 +232,9 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
         }
       }
     });
-  } else {
-    parallel_for(attn_pool, n_items, [&](int64_t i0, int64_t i1) {
-      std::vector<float> p, q_abs(static_cast<size_t>(r)), latv(static_cast<size_t>(r)), wrow(static_cast<size_t>(r));
-      for (int64_t item = i0; item < i1; ++item) {
-        const SeqRows& sq = seqs[size_t(item / H)];
-        const int64_t h = item % H;
-        const float* lat = lats[size_t(item / H)];
-        p.resize(size_t(sq.start + sq.n));
-        for (int64_t i = 0; i < sq.n; ++i) {
-          const int64_t s = sq.row0 + i, n = sq.start + i + 1;
-          const float* qh = q.data() + (s * H + h) * dqk;
-          // q_abs = W_UK[h]^T q_nope[h]   ([r])
-          std::fill(q_abs.begin(), q_abs.end(), 0.f);
-          for (int64_t d = 0; d < dn; ++d) {
-            kernels::weight_row(w.kv_b_proj, h * (dn + dv) + d, wrow.data());
-            const float qd = qh[d];
-            for (int64_t j = 0; j < r; ++j) q_abs[size_t(j)] += qd * wrow[size_t(j)];
-          }
-          for (int64_t t = 0; t < n; ++t)
-            p[size_t(t)] = (kernels::dot(q_abs.data(), lat + t * W, r) +
-                            kernels::dot(qh + dn, lat + t * W + r, dr)) * scale;
-          kernels::softmax(p.data(), n);
-          std::fill(latv.begin(), latv.end(), 0.f);
-          for (int64_t t = 0; t < n; ++t) {
-            const float* ct = lat + t * W;
-            for (int64_t j = 0; j < r; ++j) latv[size_t(j)] += p[size_t(t)] * ct[j];
-          }
-          rows_matvec(w.kv_b_proj, h * (dn + dv) + dn, dv, latv.data(), o.data() + (s * H + h) * dv, wrow);
-        }
-      }
-    });
   }
-  dump(dump_prefix, "attn_heads", o.data(), {R, H, dv});
-  kernels::matmul(o.data(), R, w.o_proj, out, pool);
+  if (!dump_prefix.empty()) dump(dump_prefix, "attn_heads", o, {R, H, dv});
+  kernels::matmul(o, R, w.o_proj, out, pool);
 }
 
 void mla_forward(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,

@@ -13,7 +13,8 @@ namespace {
 
 // Indices of the k largest values of v[0..n), ties to the lower index, in selection order.
 void top_k(const float* v, int64_t n, int64_t k, int32_t* out) {
-  std::vector<int32_t> order(static_cast<size_t>(n));
+  thread_local std::vector<int32_t> order;  // per-thread buffers: decode does not allocate
+  order.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[size_t(i)] = int32_t(i);
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
     if (v[a] != v[b]) return v[a] > v[b];
@@ -27,7 +28,9 @@ void top_k(const float* v, int64_t n, int64_t k, int32_t* out) {
 void route_token(const ModelConfig& c, const float* logits, const float* bias, int32_t* experts,
                  float* weights) {
   const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok;
-  std::vector<float> s(static_cast<size_t>(E)), choice(static_cast<size_t>(E));
+  thread_local std::vector<float> s, choice;  // per-thread, fully rewritten below
+  s.resize(static_cast<size_t>(E));
+  choice.resize(static_cast<size_t>(E));
   if (c.scoring_func == ScoringFunc::kSoftmax) {
     float mx = -INFINITY;
     for (int64_t e = 0; e < E; ++e) mx = std::max(mx, logits[e]);
@@ -42,7 +45,8 @@ void route_token(const ModelConfig& c, const float* logits, const float* bias, i
 
   if (c.topk_method != TopkMethod::kGreedy && c.n_group > 1) {
     const int64_t G = c.n_group, per = E / G;
-    std::vector<float> gscore(static_cast<size_t>(G));
+    thread_local std::vector<float> gscore;
+    gscore.resize(static_cast<size_t>(G));
     for (int64_t g = 0; g < G; ++g) {
       const float* v = choice.data() + g * per;
       if (c.topk_method == TopkMethod::kNoauxTc) {  // sum of the top-2 in the group
@@ -58,14 +62,17 @@ void route_token(const ModelConfig& c, const float* logits, const float* bias, i
         gscore[size_t(g)] = a;
       }
     }
-    std::vector<int32_t> keep(size_t(c.topk_group));
+    thread_local std::vector<int32_t> keep;
+    keep.resize(static_cast<size_t>(c.topk_group));
     top_k(gscore.data(), G, c.topk_group, keep.data());
-    std::vector<char> kept(static_cast<size_t>(G), 0);
+    thread_local std::vector<char> kept;
+    kept.assign(static_cast<size_t>(G), 0);
     for (int32_t g : keep) kept[size_t(g)] = 1;
     for (int64_t e = 0; e < E; ++e)
       if (!kept[size_t(e / per)]) choice[size_t(e)] = -INFINITY;
   }
-  std::vector<int32_t> idx(static_cast<size_t>(K));
+  thread_local std::vector<int32_t> idx;
+  idx.resize(static_cast<size_t>(K));
   top_k(choice.data(), E, K, idx.data());
   std::sort(idx.begin(), idx.end());
   float sum = 0.f;

@@ -1,0 +1,67 @@
+// Flash-style absorbed MLA attention for decode (architecture.md §7.3/§8): one query token,
+// all heads, scored directly against the latent cache rows (c_kv | k_pe) in the cache's stored
+// dtype (f32 or bf16), streamed once in small blocks with an online softmax (running max and
+// sum per head, no score vector over the whole context), the attention-weighted latent
+// accumulated in the same pass. Every cache row is read once per query for all heads.
+//
+// The context is cut into chunks whose boundaries depend only on its length
+// (mla_attn_chunks); each chunk yields a partial (max, sum, weighted latent) per head, and the
+// partials are merged in chunk order (mla_attn_combine). Chunks are the unit of thread
+// parallelism, so results are bit-identical for any thread count.
+#pragma once
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/tensor.h"
+
+namespace dsv3::kernels {
+
+// Rows [0, n) of one layer's latent cache as the kernel sees them: row_ptr(self, pos) points at
+// `width` values of position pos stored as `dtype` (F32 or BF16); rows are contiguous (stride
+// width) within each aligned run of page_tokens positions, never across a page boundary.
+struct LatentSource {
+  const void* (*row_ptr)(const void* self, int64_t pos);
+  const void* self;
+  int64_t page_tokens;
+  DType dtype;
+  int64_t width;
+};
+
+struct MlaAttnShape {
+  int64_t H;      // heads
+  int64_t r;      // kv_lora_rank (c_kv width = value width in latent space)
+  int64_t dr;     // qk_rope_head_dim (k_pe width); width = r + dr
+  float scale;    // softmax scale applied to q.k
+};
+
+// Rows per streamed block (the unit of the online-softmax update).
+constexpr int64_t kMlaAttnBlock = 32;
+
+// Number of chunks and tokens per chunk for a context of T tokens (a function of T only).
+struct MlaChunks {
+  int64_t n, len;
+};
+MlaChunks mla_attn_chunks(int64_t T);
+
+// Partial attention of one query over positions [t0, t1) of `src`. qcat: [H, r + dr], per head
+// the absorbed nope query (W_UK^T q_nope, r values) followed by q_pe (dr values). Writes
+// m[h] (max scaled score), l[h] (sum of exp(score - m[h])) and acc[h, r] (sum of
+// exp(score - m[h]) * c_kv). Single-threaded; AVX-512/AVX2/portable by kernels::current_isa().
+void mla_attn_partial(const MlaAttnShape& s, const float* qcat, const LatentSource& src,
+                      int64_t t0, int64_t t1, float* m, float* l, float* acc);
+
+// Merges n_parts partials (m, l: [n_parts, H]; acc: [n_parts, H, r]) in part order into the
+// normalised attention-weighted latent out[H, r] (only heads [h0, h1)).
+void mla_attn_combine(const MlaAttnShape& s, int64_t n_parts, const float* m, const float* l,
+                      const float* acc, int64_t h0, int64_t h1, float* out);
+
+// Reference twin: plain two-pass softmax in double over rows [0, T), out[H, r] fp32.
+void mla_attn_ref(const MlaAttnShape& s, const float* qcat, const LatentSource& src, int64_t T,
+                  float* out);
+
+// y[j] += sum_i a[i] * W[row0 + i, j] for i < n, j < W.cols(), summed in increasing i for
+// every j (the absorbed query W_UK^T q). Any weight dtype (F32/BF16/F16 read in registers,
+// others through weight_row).
+void rows_axpy(const float* a, int64_t n, const TensorView& W, int64_t row0, float* y);
+
+}  // namespace dsv3::kernels
