@@ -84,7 +84,8 @@ TEST_P(Fp8Isa, MatchesReferenceTwin) {
   ThreadPool pool(2);
   const int64_t shapes[][3] = {{1, 1, 128},    {1, 17, 7},    {1, 200, 320},
                                {2, 131, 192},  {3, 64, 576},  {5, 300, 130},
-                               {13, 129, 256}, {1, 576, 200}, {7, 40, 129}};
+                               {13, 129, 256}, {1, 576, 200}, {7, 40, 129},
+                               {40, 200, 300}, {33, 25, 128}};
   unsigned seed = 1;
   for (auto& s : shapes) {
     const int64_t M = s[0], N = s[1], K = s[2];
@@ -106,7 +107,7 @@ TEST_P(Fp8Isa, MatchesReferenceTwin) {
 TEST_P(Fp8Isa, BitIdenticalForOneAndTwoThreads) {
   ThreadPool one(1), two(2);
   Fp8Weight w(300, 320, 9);
-  for (int64_t M : {1, 2, 6}) {
+  for (int64_t M : {1, 2, 6, 8, 40}) {  // 8, 40: the packed prefill path on AVX-512
     auto x = rand_x(M * 320, 10);
     std::vector<float> a(size_t(M * 300)), b(size_t(M * 300)), c(size_t(M * 300));
     matmul(x.data(), M, w.view, a.data(), &one);
@@ -121,6 +122,30 @@ TEST_P(Fp8Isa, BitIdenticalForOneAndTwoThreads) {
   matmul(x.data(), 6, w.view, all.data(), &two);
   matmul(x.data() + 4 * 320, 1, w.view, row.data(), &two);
   EXPECT_EQ(0, std::memcmp(all.data() + 4 * 300, row.data(), 300 * 4));
+}
+
+// Decode (M <= 3) reads codes as w * 2^-120 and pre-scales x by 2^E per row (E = 112 unless
+// the row's amax needs less, see fp8_kernels_impl.h): with activations up to 3e5 (E = 107) and
+// down to 1e-20 the result still matches the reference twin, and (no partial sum leaves the
+// normal range here) is bit-identical to the same row inside a 6-row product, which widens the
+// codes as w * 2^-8 instead.
+TEST_P(Fp8Isa, DecodeScalingForLargeAndSmallActivations) {
+  ThreadPool pool(2);
+  Fp8Weight w(200, 384, 41);
+  for (float mag : {3e5f, 1.0f, 1e-20f}) {
+    auto x = rand_x(6 * 384, 42);
+    for (auto& v : x) v *= mag;
+    std::vector<float> all(6 * 200), one(200), r(200);
+    matmul(x.data(), 6, w.view, all.data(), &pool);
+    for (int64_t m : {0, 5}) {
+      matmul(x.data() + m * 384, 1, w.view, one.data(), &pool);
+      matmul_fp8_ref(x.data() + m * 384, 1, w.view, r.data());
+      const auto mass = abs_mass(x.data() + m * 384, 1, w.view);
+      for (size_t i = 0; i < 200; ++i)
+        ASSERT_LE(std::fabs(one[i] - r[i]), 1e-5 * mass[i] + 1e-37) << mag << " " << i;
+      EXPECT_EQ(0, std::memcmp(all.data() + m * 200, one.data(), 200 * 4)) << mag;
+    }
+  }
 }
 
 struct TorchGemm {

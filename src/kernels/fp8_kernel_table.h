@@ -11,8 +11,12 @@ struct Fp8Table {
   // activations and xs [M, ceil(K/128)] their tile scales: each block dot is multiplied by
   // xs[m, kb] before the weight scale. The order of operations of one y[m, n] depends on K only.
   // `scratch` holds kFp8Band * K floats (used when M > 3).
+  // For M <= 3 the codes are decoded as w * 2^-(8 + raw_exp) (fp8_kernels_impl.h): the caller
+  // passes x[m] pre-scaled by 2^E[m] and cs[m] = 2^(8 + raw_exp - E[m]); cs is unused for M > 3.
   void (*rows)(const float* x, const float* xs, int64_t M, const uint8_t* w, const float* bs,
-               int64_t N, int64_t K, float* y, int64_t n0, int64_t n1, float* scratch);
+               int64_t N, int64_t K, const float* cs, float* y, int64_t n0, int64_t n1,
+               float* scratch);
+  int raw_exp = 0;
 };
 
 // Weight rows widened to fp32 at a time by the prefill path.

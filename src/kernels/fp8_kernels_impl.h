@@ -3,15 +3,22 @@
 //
 // V provides: R, L (lanes), MR x NR (register tile for M > 1), NR1 (rows per pass for M = 1),
 // zero, set1, load / load_n (fp32, first n lanes, rest 0), store / store_n, decode / decode_n (L
-// e4m3 codes -> fp32 values times 2^-8, exact), mul, fma(a, b, c) = a*b + c, hsum (fixed tree).
+// e4m3 codes -> fp32 values times 2^-8, exact), kRawExp and decode_raw / decode_raw_n (the same
+// values times a further 2^-kRawExp, exact: on AVX2/AVX-512 the code's bits are placed straight
+// into an fp32 ((sign-extended b << 20) & 0x87f00000, i.e. w * 2^-120), three integer ops and no
+// conversion), mul, fma(a, b, c) = a*b + c, hsum (fixed tree).
 //
 // Order of one output y[m, n] (independent of M, the tile, the thread split and of whether the
 // weight row was decoded in registers or first widened into the scratch buffer, which holds the
 // same exact values):
 //   for kb: blk = lane-partial sums over k = lane (mod L) of x*w in increasing k inside the
 //           block (masked tail lanes add exact zeros); [emulate: blk *= xs[m, kb]];
-//           acc = fma(blk, s[n/128, kb] * 256, acc)  (lane-wise)
+//           acc = fma(blk, s[n/128, kb] * cs[m], acc)  (lane-wise)
 //   y = hsum(acc).
+// cs[m] = 256 with decode(); with decode_raw() (decode, M <= 3) the caller passes x[m] * 2^E
+// and cs[m] = 2^(8 + kRawExp - E) (matmul_fp8.cpp picks E <= kRawExp per row so x * 2^E stays
+// finite): every product and partial sum is the 2^-8 one times an exact power of two, so the
+// bits of y are the same as with decode() unless a partial sum leaves the normal fp32 range.
 #pragma once
 #include <cstdint>
 
@@ -30,6 +37,13 @@ struct Fp8Codes {
   static typename V::R load(const T* p) { return V::decode(p); }
   static typename V::R load_n(const T* p, int n) { return V::decode_n(p, n); }
 };
+// Weight rows in e4m3, decoded in registers as w * 2^-(8 + kRawExp).
+template <class V>
+struct Fp8Raw {
+  using T = uint8_t;
+  static typename V::R load(const T* p) { return V::decode_raw(p); }
+  static typename V::R load_n(const T* p, int n) { return V::decode_raw_n(p, n); }
+};
 // Weight rows already widened to fp32 (w * 2^-8) in a scratch buffer.
 template <class V>
 struct Fp8Widened {
@@ -40,9 +54,12 @@ struct Fp8Widened {
 
 // Rows n .. n + NR - 1 (all < N) against x rows 0 .. MR - 1. `w` holds weight rows from row
 // `w0` on (row r at w + (r - w0) * K); block scales are indexed by the absolute row.
+// cs[i]: block-scale multiplier of x row i (see the header). If `pf` is given (decode), the
+// same columns of the NR code rows at pf are prefetched as the loop goes.
 template <class V, int MR, int NR, bool kAct, class WL>
 inline void fp8_tile(const float* x, const float* xs, int64_t K, const typename WL::T* w,
-                     int64_t w0, const float* bs, int64_t n, float* y, int64_t ldy) {
+                     int64_t w0, const float* bs, const float* cs, int64_t n, float* y,
+                     int64_t ldy, const uint8_t* pf = nullptr) {
   using R = typename V::R;
   const int64_t KB = (K + 127) / 128;
   const float* srow[NR];
@@ -66,6 +83,10 @@ inline void fp8_tile(const float* x, const float* xs, int64_t K, const typename 
       for (int j = 0; j < NR; ++j) blk[i][j] = V::zero();
     int64_t k = k0;
     for (; k + V::L <= k1; k += V::L) {
+      if (pf && k % 64 == 0) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NR; ++j) __builtin_prefetch(pf + j * K + k, 0, 0);
+      }
       R wv[NR];
 #pragma GCC unroll 8
       for (int j = 0; j < NR; ++j) wv[j] = WL::load(wrow[j] + k);
@@ -90,12 +111,11 @@ inline void fp8_tile(const float* x, const float* xs, int64_t K, const typename 
     }
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) {
-      const R s = V::set1(srow[j][kb] * 256.0f);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         R b = blk[i][j];
         if constexpr (kAct) b = V::mul(b, V::set1(xs[i * KB + kb]));
-        acc[i][j] = V::fma(b, s, acc[i][j]);
+        acc[i][j] = V::fma(b, V::set1(srow[j][kb] * cs[i]), acc[i][j]);
       }
     }
   }
@@ -107,34 +127,39 @@ inline void fp8_tile(const float* x, const float* xs, int64_t K, const typename 
 
 template <class V, int MR, int NR, bool kAct, class WL>
 inline void fp8_rows_mr(const float* x, const float* xs, int64_t K, const typename WL::T* w,
-                        int64_t w0, const float* bs, float* y, int64_t ldy, int64_t n0,
-                        int64_t n1) {
+                        int64_t w0, const float* bs, const float* cs, float* y, int64_t ldy,
+                        int64_t n0, int64_t n1, bool prefetch = false) {
   int64_t n = n0;
-  for (; n + NR <= n1; n += NR) fp8_tile<V, MR, NR, kAct, WL>(x, xs, K, w, w0, bs, n, y, ldy);
-  for (; n < n1; ++n) fp8_tile<V, MR, 1, kAct, WL>(x, xs, K, w, w0, bs, n, y, ldy);
+  for (; n + NR <= n1; n += NR) {
+    const uint8_t* pf = nullptr;
+    if constexpr (sizeof(typename WL::T) == 1)
+      if (prefetch && n + 3 * NR <= n1) pf = w + (n + 2 * NR - w0) * K;
+    fp8_tile<V, MR, NR, kAct, WL>(x, xs, K, w, w0, bs, cs, n, y, ldy, pf);
+  }
+  for (; n < n1; ++n) fp8_tile<V, MR, 1, kAct, WL>(x, xs, K, w, w0, bs, cs, n, y, ldy);
 }
 
 // Run-time row count 1 <= mr <= V::MR.
 template <class V, bool kAct, class WL>
 inline void fp8_rows_any(int mr, const float* x, const float* xs, int64_t K,
-                         const typename WL::T* w, int64_t w0, const float* bs, float* y,
-                         int64_t ldy, int64_t n0, int64_t n1) {
+                         const typename WL::T* w, int64_t w0, const float* bs, const float* cs,
+                         float* y, int64_t ldy, int64_t n0, int64_t n1) {
   constexpr int NR = V::NR;
   switch (mr) {
     case 1:
-      fp8_rows_mr<V, 1, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+      fp8_rows_mr<V, 1, NR, kAct, WL>(x, xs, K, w, w0, bs, cs, y, ldy, n0, n1);
       break;
     case 2:
       if constexpr (V::MR >= 2)
-        fp8_rows_mr<V, 2, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+        fp8_rows_mr<V, 2, NR, kAct, WL>(x, xs, K, w, w0, bs, cs, y, ldy, n0, n1);
       break;
     case 3:
       if constexpr (V::MR >= 3)
-        fp8_rows_mr<V, 3, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+        fp8_rows_mr<V, 3, NR, kAct, WL>(x, xs, K, w, w0, bs, cs, y, ldy, n0, n1);
       break;
     case 4:
       if constexpr (V::MR >= 4)
-        fp8_rows_mr<V, 4, NR, kAct, WL>(x, xs, K, w, w0, bs, y, ldy, n0, n1);
+        fp8_rows_mr<V, 4, NR, kAct, WL>(x, xs, K, w, w0, bs, cs, y, ldy, n0, n1);
       break;
     default:
       break;
@@ -143,20 +168,23 @@ inline void fp8_rows_any(int mr, const float* x, const float* xs, int64_t K,
 
 template <class V, bool kAct>
 void fp8_rows_t(const float* x, const float* xs, int64_t M, const uint8_t* w, const float* bs,
-                int64_t N, int64_t K, float* y, int64_t n0, int64_t n1, float* scratch) {
+                int64_t N, int64_t K, const float* cs, float* y, int64_t n0, int64_t n1,
+                float* scratch) {
   const int64_t KB = (K + 127) / 128;
   if (M <= 3) {  // decode: every weight byte read once, decoded in registers
+    using WL = Fp8Raw<V>;
     if (M == 1)
-      return fp8_rows_mr<V, 1, V::NR1, kAct, Fp8Codes<V>>(x, xs, K, w, 0, bs, y, N, n0, n1);
+      return fp8_rows_mr<V, 1, V::NR1, kAct, WL>(x, xs, K, w, 0, bs, cs, y, N, n0, n1, true);
     for (int64_t m = 0; m < M; m += V::MR) {
       const int mr = int(fp8_imin(V::MR, M - m));
-      fp8_rows_any<V, kAct, Fp8Codes<V>>(mr, x + m * K, kAct ? xs + m * KB : nullptr, K, w, 0, bs,
-                                         y + m * N, N, n0, n1);
+      fp8_rows_any<V, kAct, WL>(mr, x + m * K, kAct ? xs + m * KB : nullptr, K, w, 0, bs, cs + m,
+                                y + m * N, N, n0, n1);
     }
     return;
   }
   // Prefill: bands of kFp8Band weight rows are widened once into scratch (exact), then every
   // block of mc rows of x (<= 256 KiB, stays in L2) streams past them.
+  const float c256[4] = {256.0f, 256.0f, 256.0f, 256.0f};
   int64_t mc = (int64_t(256) * 1024 / 4) / (K > 0 ? K : 1);
   mc = mc < V::MR ? V::MR : mc - mc % V::MR;
   for (int64_t nb = n0; nb < n1; nb += kFp8Band) {
@@ -171,7 +199,7 @@ void fp8_rows_t(const float* x, const float* xs, int64_t M, const uint8_t* w, co
       for (int64_t m = mb; m < me; m += V::MR) {
         const int mr = int(fp8_imin(V::MR, me - m));
         fp8_rows_any<V, kAct, Fp8Widened<V>>(mr, x + m * K, kAct ? xs + m * KB : nullptr, K,
-                                             scratch, nb, bs, y + m * N, N, nb, ne);
+                                             scratch, nb, bs, c256, y + m * N, N, nb, ne);
       }
     }
   }
@@ -179,11 +207,12 @@ void fp8_rows_t(const float* x, const float* xs, int64_t M, const uint8_t* w, co
 
 template <class V>
 void fp8_rows(const float* x, const float* xs, int64_t M, const uint8_t* w, const float* bs,
-              int64_t N, int64_t K, float* y, int64_t n0, int64_t n1, float* scratch) {
+              int64_t N, int64_t K, const float* cs, float* y, int64_t n0, int64_t n1,
+              float* scratch) {
   if (xs)
-    fp8_rows_t<V, true>(x, xs, M, w, bs, N, K, y, n0, n1, scratch);
+    fp8_rows_t<V, true>(x, xs, M, w, bs, N, K, cs, y, n0, n1, scratch);
   else
-    fp8_rows_t<V, false>(x, xs, M, w, bs, N, K, y, n0, n1, scratch);
+    fp8_rows_t<V, false>(x, xs, M, w, bs, N, K, cs, y, n0, n1, scratch);
 }
 
 }  // namespace dsv3::kernels::detail

@@ -37,6 +37,13 @@ struct KernelTable {
                   float* xT) = nullptr;
   void (*matmul_packed_rows)(const float* xT, int64_t M, const void* W, DType wt, int64_t N,
                              int64_t K, float* y, int64_t n0, int64_t n1) = nullptr;
+  // The same for F8_E4M3 weights with block scales bs (exact FP8 mode, matmul_fp8.cpp): weight
+  // rows widened as fp32 e4m3 * scale (one rounding each) into `scratch`, which holds
+  // packed_fp8_scratch_rows(K) * K floats.
+  void (*matmul_packed_fp8_rows)(const float* xT, int64_t M, const uint8_t* W, const float* bs,
+                                 int64_t N, int64_t K, float* y, int64_t n0, int64_t n1,
+                                 float* scratch) = nullptr;
+  int64_t (*packed_fp8_scratch_rows)(int64_t K) = nullptr;
 };
 
 // Fills the packed-prefill entries of the AVX-512 table (matmul_packed_avx512.cpp).

@@ -12,6 +12,7 @@
 #include "core/fp8.h"
 #include "kernels/fp8_kernel_table.h"
 #include "kernels/isa.h"
+#include "kernels/kernel_table.h"
 #include "kernels/ops.h"
 
 namespace dsv3::kernels {
@@ -41,6 +42,18 @@ const detail::Fp8Table& table() {
   }
 }
 
+// The bf16/f32 kernel table of the current ISA (for its packed prefill entries).
+const detail::KernelTable& kernel_table() {
+  switch (current_isa()) {
+    case Isa::Avx512:
+      return detail::table_avx512();
+    case Isa::Avx2:
+      return detail::table_avx2();
+    default:
+      return detail::table_portable();
+  }
+}
+
 void check_fp8(const TensorView& W, const char* what) {
   DSV3_CHECK(W.dtype == DType::F8_E4M3, what, ": weight is ", dtype_name(W.dtype), ", not F8_E4M3");
   DSV3_CHECK(W.ndim == 2, what, ": FP8 weight must be 2-D, got ", shape_string(W));
@@ -62,6 +75,55 @@ float* scratch(int64_t M, int64_t K) {
   if (int64_t(buf.size()) < detail::kFp8Band * K) buf.resize(size_t(detail::kFp8Band * K));
   return buf.data();
 }
+
+// Decode (M <= 3) operands for Fp8Table::rows: x[m] * 2^E[m] into `xs_out` and the block-scale
+// multipliers cs[m] = 2^(8 + raw_exp - E[m]), with E[m] = raw_exp unless the row's amax needs a
+// smaller power so that x * 2^E stays below 2^126 (then the products are 2^(E - raw_exp) times
+// smaller than the reference's 2^-8 ones, which only matters for terms ~2^-100 below the
+// largest). Returns the x the kernel reads.
+const float* prescale_decode(const float* x, int64_t M, int64_t K, int raw_exp, float* cs) {
+  if (raw_exp == 0) {
+    for (int64_t m = 0; m < M; ++m) cs[m] = 256.0f;
+    return x;
+  }
+  thread_local std::vector<float> buf;
+  if (int64_t(buf.size()) < M * K) buf.resize(size_t(M * K));
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    float amax = 0.0f;
+    for (int64_t k = 0; k < K; ++k) amax = std::fmax(amax, std::fabs(xr[k]));
+    int e = 0;
+    int E = raw_exp;
+    if (amax > 0.0f && std::isfinite(amax)) {
+      std::frexp(amax, &e);  // amax < 2^e
+      E = std::min(raw_exp, 126 - e);
+    }
+    const float sx = std::ldexp(1.0f, E);
+    cs[m] = std::ldexp(1.0f, 8 + raw_exp - E);
+    float* d = buf.data() + m * K;
+    for (int64_t k = 0; k < K; ++k) d[k] = xr[k] * sx;
+  }
+  return buf.data();
+}
+
+// rows() over [n0, n1) for x [M, K] (M <= 3 gets the pre-scaled decode operands).
+struct Fp8Call {
+  const detail::Fp8Table& t;
+  const float* x;
+  const float* xs;
+  int64_t M;
+  const TensorView& W;
+  float cs[3] = {256.0f, 256.0f, 256.0f};
+  Fp8Call(const detail::Fp8Table& tab, const float* x_in, const float* xs_in, int64_t m,
+          const TensorView& w)
+      : t(tab), x(x_in), xs(xs_in), M(m), W(w) {
+    if (M <= 3) x = prescale_decode(x_in, M, W.cols(), t.raw_exp, cs);
+  }
+  void operator()(float* y, int64_t n0, int64_t n1) const {
+    t.rows(x, xs, M, W.as<uint8_t>(), W.block_scale, W.rows(), W.cols(), cs, y, n0, n1,
+           scratch(M, W.cols()));
+  }
+};
 
 }  // namespace
 
@@ -124,16 +186,31 @@ void matmul_fp8(const float* x, int64_t M, const TensorView& W, float* y, Thread
   const int64_t N = W.rows(), K = W.cols();
   if (M == 0 || N == 0) return;
   const detail::Fp8Table& t = table();
-  const uint8_t* w = W.as<uint8_t>();
-  const float* bs = W.block_scale;
   const Fp8GemmMode mode = fp8_gemm_mode();
   if (mode == Fp8GemmMode::kExact) {
+    const detail::KernelTable& kt = kernel_table();
+    if (kt.matmul_packed_fp8_rows && M >= kt.packed_min_m) {
+      // Prefill: x packed once (as kernels::matmul does), weights widened with their scale.
+      const int64_t B = kt.packed_block_rows, nblocks = (M + B - 1) / B;
+      thread_local std::vector<float> xT_buf;
+      if (int64_t(xT_buf.size()) < nblocks * B * K) xT_buf.resize(size_t(nblocks * B * K));
+      float* xT = xT_buf.data();
+      parallel_for(pool, nblocks, [&](int64_t b0, int64_t b1) { kt.pack_xt(x, M, K, b0, b1, xT); });
+      const uint8_t* w = W.as<uint8_t>();
+      parallel_for(
+          pool, N,
+          [&](int64_t n0, int64_t n1) {
+            thread_local std::vector<float> band;
+            const size_t need = size_t(kt.packed_fp8_scratch_rows(K) * K);
+            if (band.size() < need) band.resize(need);
+            kt.matmul_packed_fp8_rows(xT, M, w, W.block_scale, N, K, y, n0, n1, band.data());
+          },
+          kRowGrain);
+      return;
+    }
+    const Fp8Call call(t, x, nullptr, M, W);
     parallel_for(
-        pool, N,
-        [&](int64_t n0, int64_t n1) {
-          t.rows(x, nullptr, M, w, bs, N, K, y, n0, n1, scratch(M, K));
-        },
-        kRowGrain);
+        pool, N, [&](int64_t n0, int64_t n1) { call(y, n0, n1); }, kRowGrain);
     return;
   }
   // Emulate: quantise activations once, decode them (exactly) to fp32 for the kernels.
@@ -142,10 +219,11 @@ void matmul_fp8(const float* x, int64_t M, const TensorView& W, float* y, Thread
   std::vector<float> xd(size_t(M * K)), xs(size_t(M * KB));
   act_quant(x, M, K, mode == Fp8GemmMode::kEmulateUe8m0, q.data(), xs.data());
   for (size_t i = 0; i < q.size(); ++i) xd[i] = e4m3_to_f32(q[i]);
+  const Fp8Call call(t, xd.data(), xs.data(), M, W);
   parallel_for(
       pool, N,
       [&](int64_t n0, int64_t n1) {
-        t.rows(xd.data(), xs.data(), M, w, bs, N, K, y, n0, n1, scratch(M, K));
+        call(y, n0, n1);
         for (int64_t m = 0; m < M; ++m)
           for (int64_t n = n0; n < n1; ++n) y[m * N + n] = round_bf16(y[m * N + n]);
       },
@@ -158,10 +236,31 @@ void gate_up_silu_fp8(const float* x, const TensorView& Wg, const TensorView& Wu
   check_fp8(Wu, "gate_up_silu (up)");
   DSV3_CHECK(Wg.rows() == Wu.rows() && Wg.cols() == Wu.cols(), "gate_up_silu: gate ",
              shape_string(Wg), " and up ", shape_string(Wu), " differ");
-  std::vector<float> u(static_cast<size_t>(Wu.rows()));
-  matmul_fp8(x, 1, Wg, h, pool);
-  matmul_fp8(x, 1, Wu, u.data(), pool);
-  silu_mul(h, u.data(), Wg.rows(), h);
+  if (fp8_gemm_mode() != Fp8GemmMode::kExact) {
+    std::vector<float> u(static_cast<size_t>(Wu.rows()));
+    matmul_fp8(x, 1, Wg, h, pool);
+    matmul_fp8(x, 1, Wu, u.data(), pool);
+    silu_mul(h, u.data(), Wg.rows(), h);
+    return;
+  }
+  // One hand-off for both matrices: each thread computes its rows of gate and up (the same
+  // kernel calls as matmul_fp8, so the same bits) and applies silu_mul to them.
+  const int64_t N = Wg.rows();
+  if (N == 0) return;
+  const detail::Fp8Table& t = table();
+  const Fp8Call gate(t, x, nullptr, 1, Wg);
+  thread_local std::vector<float> ubuf;
+  if (int64_t(ubuf.size()) < N) ubuf.resize(size_t(N));
+  float* u = ubuf.data();
+  parallel_for(
+      pool, N,
+      [&](int64_t n0, int64_t n1) {
+        gate(h, n0, n1);
+        t.rows(gate.x, nullptr, 1, Wu.as<uint8_t>(), Wu.block_scale, N, Wu.cols(), gate.cs, u,
+               n0, n1, nullptr);
+        silu_mul(h + n0, u + n0, n1 - n0, h + n0);
+      },
+      kRowGrain);
 }
 
 void matmul_fp8_ref(const float* x, int64_t M, const TensorView& W, float* y) {

@@ -20,6 +20,11 @@
 // block scale. The one deviation from the reference: the NaN codes 0x7f/0xff decode as ±480
 // (no quantiser produces them; torch's own quantisation maps overflow to them, ours saturates).
 // Results are bit-identical for any thread count (fixed order per output element).
+// Exact mode, M >= packed_min_rows() on AVX-512 (prefill): the packed outer-product path of
+// kernels::matmul with each weight widened to fp32 as e4m3(w) * s (one extra rounding per
+// weight, relative 2^-24) and a sequential fma chain over k; below that M (decode, MTP verify)
+// the block-wise order above. Both are within 1e-5 * sum|x w s| of matmul_fp8_ref (tests), but
+// a row of a prefill product is not bit-identical to the same row decoded alone.
 #pragma once
 #include <cstdint>
 #include <string_view>

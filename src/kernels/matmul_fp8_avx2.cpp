@@ -1,5 +1,6 @@
-// AVX2 + F16C instantiation of the FP8 matmul: 8 e4m3 codes -> 8 int16 (sign-extended) ->
-// half bits ((b << 7) & 0xbf80) -> vcvtph2ps; tails copy the last codes into a zeroed 8-byte
+// AVX2 + F16C instantiation of the FP8 matmul: decode (M <= 3) places 8 sign-extended codes'
+// bits in fp32 ((b << 20) & 0x87f00000); prefill widening: 8 e4m3 codes -> 8 int16 (sign-
+// extended) -> half bits ((b << 7) & 0xbf80) -> vcvtph2ps; tails copy the last codes into a zeroed 8-byte
 // word and load x with a lane mask (no reads past the end of a row).
 #pragma GCC optimize("fp-contract=off")
 
@@ -37,6 +38,20 @@ struct V256 {
     __builtin_memcpy(&u, p, size_t(n));
     return half_bits(_mm_cvtsi64_si128(static_cast<long long>(u)));
   }
+  // w * 2^-120 by placing the code's bits in an fp32 (see matmul_fp8_avx512.cpp).
+  static constexpr int kRawExp = 112;
+  static R raw_bits(__m128i b) {
+    const __m256i v = _mm256_slli_epi32(_mm256_cvtepi8_epi32(b), 20);
+    return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(int(0x87f00000u))));
+  }
+  static R decode_raw(const uint8_t* p) {
+    return raw_bits(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
+  static R decode_raw_n(const uint8_t* p, int n) {
+    unsigned long long u = 0;
+    __builtin_memcpy(&u, p, size_t(n));
+    return raw_bits(_mm_cvtsi64_si128(static_cast<long long>(u)));
+  }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static float hsum(R v) {
@@ -50,7 +65,7 @@ struct V256 {
 }  // namespace
 
 const Fp8Table& fp8_table_avx2() {
-  static const Fp8Table t{&fp8_rows<V256>};
+  static const Fp8Table t{&fp8_rows<V256>, V256::kRawExp};
   return t;
 }
 

@@ -1,6 +1,7 @@
-// AVX-512 (F, BW, VL) instantiation of the FP8 matmul: 16 e4m3 codes -> 16 int16 (sign-
-// extended) -> half bits ((b << 7) & 0xbf80) -> vcvtph2ps; tails by masked loads (no reads past
-// the end of a row). FMAs are explicit; contraction is off so the code is what is written.
+// AVX-512 (F, BW, VL) instantiation of the FP8 matmul. Decode (M <= 3): 16 e4m3 codes -> 16
+// int32 (sign-extended) -> fp32 bits ((b << 20) & 0x87f00000 = w * 2^-120), no conversion.
+// Prefill widening: 16 codes -> 16 int16 -> half bits ((b << 7) & 0xbf80) -> vcvtph2ps. Tails by
+// masked loads (no reads past the end of a row). FMAs are explicit; contraction is off so the code is what is written.
 #pragma GCC optimize("fp-contract=off")
 
 #include <immintrin.h>
@@ -34,6 +35,20 @@ struct V512 {
     return half_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
   static R decode_n(const uint8_t* p, int n) { return half_bits(_mm_maskz_loadu_epi8(mask(n), p)); }
+  // w * 2^-120: sign-extended code << 20 puts the sign at bit 31 and the 7 magnitude bits at
+  // 26..20 (exponent 26..23, mantissa 22..20); the mask clears the sign copies in 30..27.
+  // Exact for every code (subnormal e4m3 become fp32 denormals).
+  static constexpr int kRawExp = 112;
+  static R raw_bits(__m128i b) {
+    const __m512i v = _mm512_slli_epi32(_mm512_cvtepi8_epi32(b), 20);
+    return _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(int(0x87f00000u))));
+  }
+  static R decode_raw(const uint8_t* p) {
+    return raw_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static R decode_raw_n(const uint8_t* p, int n) {
+    return raw_bits(_mm_maskz_loadu_epi8(mask(n), p));
+  }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static float hsum(R v) {
@@ -48,7 +63,7 @@ struct V512 {
 }  // namespace
 
 const Fp8Table& fp8_table_avx512() {
-  static const Fp8Table t{&fp8_rows<V512>};
+  static const Fp8Table t{&fp8_rows<V512>, V512::kRawExp};
   return t;
 }
 

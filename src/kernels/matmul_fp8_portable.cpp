@@ -37,6 +37,9 @@ struct V1 {
   static void store_n(float* p, R v, int) { *p = v; }
   static R decode(const uint8_t* p) { return scaled().v[*p]; }
   static R decode_n(const uint8_t* p, int) { return scaled().v[*p]; }
+  static constexpr int kRawExp = 0;  // decode_raw is decode
+  static R decode_raw(const uint8_t* p) { return scaled().v[*p]; }
+  static R decode_raw_n(const uint8_t* p, int) { return scaled().v[*p]; }
   static R mul(R a, R b) { return a * b; }
   static R fma(R a, R b, R c) { return a * b + c; }
   static float hsum(R v) { return v; }
@@ -45,7 +48,7 @@ struct V1 {
 }  // namespace
 
 const Fp8Table& fp8_table_portable() {
-  static const Fp8Table t{&fp8_rows<V1>};
+  static const Fp8Table t{&fp8_rows<V1>, V1::kRawExp};
   return t;
 }
 

@@ -136,6 +136,43 @@ void matmul_packed_rows(const float* xT, int64_t M, const void* W, DType wt, int
   }
 }
 
+// FP8 weights (e4m3 codes, block scales bs [ceil(N/128), ceil(K/128)]): bands of weight rows
+// are widened into `scratch` as fp32 e4m3(w) * s (one rounding per weight: the product of a
+// 4-bit and a 24-bit significand), then multiplied like F32 weights. Every y[m, n] is the
+// sequential fma chain over k of x[m, k] * fl(w[n, k] * s), independent of M and the split.
+int64_t fp8_band_rows(int64_t K) {
+  int64_t b = (int64_t(64) * 1024 / (K > 0 ? K : 1)) / kNr * kNr;
+  return b < kNr ? kNr : b;
+}
+
+void matmul_packed_fp8_rows(const float* xT, int64_t M, const uint8_t* W, const float* bs,
+                            int64_t N, int64_t K, float* y, int64_t n0, int64_t n1,
+                            float* scratch) {
+  const int64_t KB = (K + 127) / 128, band = fp8_band_rows(K);
+  const __m256i mag = _mm256_set1_epi16(short(0xbf80));
+  for (int64_t nb = n0; nb < n1; nb += band) {
+    const int64_t ne = n1 - nb < band ? n1 : nb + band;
+    for (int64_t n = nb; n < ne; ++n) {
+      const uint8_t* src = W + n * K;
+      const float* srow = bs + (n / 128) * KB;
+      float* dst = scratch + (n - nb) * K;
+      for (int64_t kb = 0; kb < KB; ++kb) {
+        // codes -> half bits of w * 2^-8 (exact), times s * 256 (exact): one rounding.
+        const __m512 sc = _mm512_set1_ps(srow[kb] * 256.0f);
+        const int64_t k1 = K < kb * 128 + 128 ? K : kb * 128 + 128;
+        for (int64_t k = kb * 128; k < k1; k += 16) {
+          const int c = k1 - k < 16 ? int(k1 - k) : 16;
+          const __mmask16 mk = __mmask16((1u << c) - 1u);
+          const __m256i h =
+              _mm256_and_si256(_mm256_slli_epi16(_mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(mk, src + k)), 7), mag);
+          _mm512_mask_storeu_ps(dst + k, mk, _mm512_mul_ps(_mm512_cvtph_ps(h), sc));
+        }
+      }
+    }
+    packed_rows_t<WF32>(xT, M, scratch, N, K, y + nb, 0, ne - nb);
+  }
+}
+
 // Blocks [b0, b1) of xT: xT[b][k][r] = x[32 b + r][k], zero for rows >= M.
 void pack_xt(const float* x, int64_t M, int64_t K, int64_t b0, int64_t b1, float* xT) {
   for (int64_t b = b0; b < b1; ++b) {
@@ -157,6 +194,8 @@ void add_packed_avx512(KernelTable* t) {
   t->packed_block_rows = kB;
   t->pack_xt = &pack_xt;
   t->matmul_packed_rows = &matmul_packed_rows;
+  t->matmul_packed_fp8_rows = &matmul_packed_fp8_rows;
+  t->packed_fp8_scratch_rows = &fp8_band_rows;
 }
 
 }  // namespace dsv3::kernels::detail
