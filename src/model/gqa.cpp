@@ -77,51 +77,60 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
   for (size_t i = 0; i < seqs.size(); ++i)
     kv[i] = seqs[i].cache->rows_f32(layer, seqs[i].start + seqs[i].n, scratch[i]);
 
-  // Work items: (sequence, kv head, block of kRowBlock query rows). An item handles the G query
-  // heads that share its kv head, so each cached K/V row is read once per query row and kv
-  // head, not once per query head. Every output element is computed by the same sequence of
-  // dot/softmax/axpy calls whatever the split, so results never depend on the thread count.
-  constexpr int64_t kRowBlock = 16;
+  // Attention as matrix products per (sequence, kv head, block of up to kRowBlock query rows):
+  // the block's G * rows query vectors (the G query heads sharing the kv head) are scored
+  // against the kv head's keys with one matmul, softmaxed per row over its causal prefix, and
+  // multiplied by the values with a second matmul. Keys are gathered once per (sequence, kv
+  // head) into a contiguous [T, hd] matrix, values per block transposed to [hd, Tb]. Blocks
+  // depend only on the sequence's own rows, and matmul never depends on the thread count, so
+  // results are bit-identical for any thread count and any batch composition.
+  constexpr int64_t kRowBlock = 32;
   const float scale = float(1.0 / std::sqrt(double(hd)));
   std::vector<float> o(size_t(R * QW));
-  struct Item {
-    int64_t seq, kh, i0, i1;
-  };
-  std::vector<Item> items;
-  int64_t work = 0;
+  std::vector<float> kbuf, vbuf, vt, qb, sc, ob;
   for (size_t si = 0; si < seqs.size(); ++si) {
     const SeqRows& sq = seqs[si];
-    work += sq.n * (sq.start + sq.n) * H * 2 * hd;
-    for (int64_t kh = 0; kh < Hk; ++kh)
-      for (int64_t i0 = 0; i0 < sq.n; i0 += kRowBlock)
-        items.push_back({int64_t(si), kh, i0, std::min(sq.n, i0 + kRowBlock)});
-  }
-  ThreadPool* attn_pool = work < (int64_t(1) << 16) ? nullptr : pool;
-  parallel_for(attn_pool, int64_t(items.size()), [&](int64_t a, int64_t b) {
-    std::vector<float> p;
-    for (int64_t it = a; it < b; ++it) {
-      const Item& item = items[size_t(it)];
-      const SeqRows& sq = seqs[size_t(item.seq)];
-      const float* cache = kv[size_t(item.seq)];
-      const int64_t kh = item.kh;
-      p.resize(size_t(G * (sq.start + sq.n)));
-      for (int64_t i = item.i0; i < item.i1; ++i) {
-        const int64_t s = sq.row0 + i, n = sq.start + i + 1;  // causal: t <= position
-        const float* q0 = q.data() + s * QW + kh * G * hd;    // the G query heads of kv head kh
-        for (int64_t t = 0; t < n; ++t) {
-          const float* kt = cache + t * W + kh * hd;
-          for (int64_t g = 0; g < G; ++g) p[size_t(g * n + t)] = kernels::dot(q0 + g * hd, kt, hd) * scale;
-        }
-        for (int64_t g = 0; g < G; ++g) kernels::softmax(p.data() + g * n, n);
-        float* o0 = o.data() + s * QW + kh * G * hd;
-        std::fill(o0, o0 + G * hd, 0.f);
-        for (int64_t t = 0; t < n; ++t) {
-          const float* vt = cache + t * W + KW + kh * hd;
-          for (int64_t g = 0; g < G; ++g) kernels::axpy(p[size_t(g * n + t)], vt, o0 + g * hd, hd);
-        }
+    const float* cache = kv[si];
+    const int64_t T = sq.start + sq.n;
+    kbuf.resize(size_t(T * hd));
+    vbuf.resize(size_t(T * hd));
+    for (int64_t kh = 0; kh < Hk; ++kh) {
+      for (int64_t t = 0; t < T; ++t) {
+        std::copy(cache + t * W + kh * hd, cache + t * W + (kh + 1) * hd, kbuf.begin() + t * hd);
+        std::copy(cache + t * W + KW + kh * hd, cache + t * W + KW + (kh + 1) * hd, vbuf.begin() + t * hd);
+      }
+      for (int64_t i0 = 0; i0 < sq.n; i0 += kRowBlock) {
+        const int64_t i1 = std::min(sq.n, i0 + kRowBlock), M = (i1 - i0) * G, Tb = sq.start + i1;
+        qb.resize(size_t(M * hd));
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t g = 0; g < G; ++g) {
+            const float* src = q.data() + (sq.row0 + i) * QW + (kh * G + g) * hd;
+            std::copy(src, src + hd, qb.begin() + ((i - i0) * G + g) * hd);
+          }
+        sc.resize(size_t(M * Tb));
+        kernels::matmul(qb.data(), M, make_view(DType::F32, kbuf.data(), {Tb, hd}), sc.data(), pool);
+        parallel_for(M * Tb < (int64_t(1) << 14) ? nullptr : pool, M, [&](int64_t m0, int64_t m1) {
+          for (int64_t m = m0; m < m1; ++m) {
+            const int64_t n = sq.start + i0 + m / G + 1;  // causal: keys t < n
+            float* row = sc.data() + m * Tb;
+            for (int64_t t = 0; t < n; ++t) row[t] *= scale;
+            kernels::softmax(row, n);
+            std::fill(row + n, row + Tb, 0.f);
+          }
+        });
+        vt.resize(size_t(hd * Tb));
+        for (int64_t t = 0; t < Tb; ++t)
+          for (int64_t d = 0; d < hd; ++d) vt[size_t(d * Tb + t)] = vbuf[size_t(t * hd + d)];
+        ob.resize(size_t(M * hd));
+        kernels::matmul(sc.data(), M, make_view(DType::F32, vt.data(), {hd, Tb}), ob.data(), pool);
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t g = 0; g < G; ++g) {
+            const float* src = ob.data() + ((i - i0) * G + g) * hd;
+            std::copy(src, src + hd, o.begin() + (sq.row0 + i) * QW + (kh * G + g) * hd);
+          }
       }
     }
-  });
+  }
   if (!dump_prefix.empty()) write_npy(dump_prefix + "attn_heads.npy", o.data(), {R, H, hd});
   kernels::matmul(o.data(), R, w.o_proj, out, pool);
   add_bias(w.o_bias, out, R, c.hidden_size);
