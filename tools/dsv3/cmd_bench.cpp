@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -21,6 +22,7 @@
 #include "model_args.h"
 #include "runtime/bench_cost.h"
 #include "runtime/bench_probe.h"
+#include "runtime/memory_report.h"
 
 namespace dsv3::cli {
 namespace {
@@ -307,6 +309,21 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (r.n_prompt) r.flops_share = r.gflops / peak[i].gflops;
   }
 
+  // Memory: resident part of the mapped weights, cache, estimated buffers vs peak RSS.
+  std::error_code fs_ec;
+  const std::string wdir = std::filesystem::canonical(lm.dir, fs_ec).string();
+  const size_t resident_now = fs_ec ? 0 : resident_mapped_bytes(wdir);
+  int64_t max_chunk = 1, max_ctx = 1;
+  for (const Result& r : results) {
+    max_chunk = std::max<int64_t>(max_chunk, r.n_prompt);
+    max_ctx = std::max<int64_t>(max_ctx, r.depth + r.n_prompt + r.n_gen);
+  }
+  const size_t buffers_est =
+      forward_buffer_bytes(c, max_chunk, max_ctx, false, false,
+                           int(*std::max_element(threads.begin(), threads.end())));
+  size_t probe_bytes = 0;  // the bandwidth probe's array is resident while it runs
+  for (size_t i = 0; probe && i < threads.size(); ++i)
+    probe_bytes = std::max(probe_bytes, size_t(bw_before[i].bytes));
   const double wbytes = double(m.weight_bytes());
   const double dec_bytes = bench::decode_weight_bytes(m);
   const std::string kvt = kv_dtype == DType::BF16 ? "bf16" : "f32";
@@ -353,6 +370,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
       }
       j["results"].push_back(e);
     }
+    j["peak_rss_bytes"] = peak_rss_bytes();
+    j["weights_resident_bytes"] = resident_now;
+    j["kv_cache_bytes"] = lm.cache->bytes();
+    j["buffers_bytes_estimate"] = buffers_est;
+    j["probe_bytes"] = probe_bytes;
     std::printf("%s\n", j.dump(1).c_str());
     return 0;
   }
@@ -365,6 +387,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
               human_bytes(dec_bytes).c_str(),
               (long long)(c.latent_cache_width() * int64_t(dtype_size(kv_dtype))), kvt.c_str());
   std::printf("cpu: %s; cache fill: %s\n", bench::cpu_model_name().c_str(), fill.c_str());
+  std::printf("memory: peak RSS %s; weights %s resident of %s mapped, kv cache %s, buffers ~%s "
+              "(estimate), bandwidth-probe array %s; peak RSS = %.1f%% of their sum\n",
+              human_bytes(double(peak_rss_bytes())).c_str(), human_bytes(double(resident_now)).c_str(),
+              human_bytes(wbytes).c_str(), human_bytes(double(lm.cache->bytes())).c_str(),
+              human_bytes(double(buffers_est)).c_str(), human_bytes(double(probe_bytes)).c_str(),
+              100.0 * double(peak_rss_bytes()) /
+                  std::max(1.0, double(resident_now + lm.cache->bytes() + buffers_est + probe_bytes)));
   for (size_t i = 0; probe && i < threads.size(); ++i)
     std::printf("roofline, %lld thread(s): read bandwidth %.1f GB/s before, %.1f after (best of "
                 "%d passes over %s; medians %.1f / %.1f); fp32 FMA peak %.0f GFLOP/s (%s)\n",

@@ -1,13 +1,15 @@
 // `dsv3 run`: generate a continuation of a prompt (text or token ids), streaming as it goes,
 // with MTP self-speculative decoding when the checkpoint has the module.
-#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "command.h"
 #include "core/error.h"
 #include "model_args.h"
 #include "runtime/generator.h"
+#include "runtime/memory_report.h"
 #include "text_io.h"
 
 namespace dsv3::cli {
@@ -64,6 +66,10 @@ int cmd_run(const std::vector<std::string>& argv) {
   DSV3_CHECK(!prompt.empty(), "the prompt is empty");
   DSV3_CHECK(int64_t(prompt.size()) + n_gen <= lm.cache->ctx(), "prompt (", prompt.size(), " tokens) + -n (",
              n_gen, ") exceeds --ctx ", lm.cache->ctx());
+  std::fprintf(stderr, "buffers: ~%.1f MiB (estimate: activations, attention, FFN, logits, scratch for a %zu-token prompt)\n",
+               double(forward_buffer_bytes(lm.model->config, int64_t(prompt.size()), int64_t(prompt.size()) + n_gen,
+                                           false, go.mtp_depth > 0, lm.pool->size())) / 1048576.0,
+               prompt.size());
   auto generator = make_generator(lm, go);
   Generator& gen = *generator;
   std::unique_ptr<StreamDecoder> sd;
@@ -89,15 +95,25 @@ int cmd_run(const std::vector<std::string>& argv) {
                  double(st.generated - 1) / double(std::max<int64_t>(1, st.decode_forwards)),
                  (long long)go.mtp_depth);
   // Resident memory = touched pages of the mmap'd weights + KV caches + activation buffers.
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  const double cache_mib = double(gen.cache().bytes() + (gen.mtp_cache() ? gen.mtp_cache()->bytes() : 0)) / 1048576.0;
-  const double weights_mib = double(lm.model->weight_bytes()) / 1048576.0;
-  const double rss_mib = double(ru.ru_maxrss) / 1024.0;
+  const double mib = 1048576.0;
+  const double cache_mib = double(gen.cache().bytes() + (gen.mtp_cache() ? gen.mtp_cache()->bytes() : 0)) / mib;
+  const double weights_mib = double(lm.model->weight_bytes()) / mib;
+  std::error_code ec;
+  const std::string wdir = std::filesystem::canonical(lm.dir, ec).string();
+  const double resident_mib = ec ? 0.0 : double(resident_mapped_bytes(wdir)) / mib;
+  const int64_t used = int64_t(prompt.size()) + n_gen;
+  const double buf_mib =
+      double(forward_buffer_bytes(lm.model->config, std::max<int64_t>(int64_t(prompt.size()), go.mtp_depth + 1),
+                                  used, false, go.mtp_depth > 0, lm.pool->size())) / mib;
+  const double rss_mib = double(peak_rss_bytes()) / mib;
+  const double sum_mib = resident_mib + cache_mib + buf_mib;
   std::fprintf(stderr,
-               "memory: peak RSS %.1f MiB; weights %.1f MiB mapped (resident only once touched: MoE "
-               "layers read K of E experts per token), kv cache %.1f MiB\n",
-               rss_mib, weights_mib, cache_mib);
+               "memory: peak RSS %.1f MiB; weights %.1f MiB mapped, %.1f MiB of them resident (MoE "
+               "layers read K of E experts per token, embeddings one row per token), kv cache %.1f "
+               "MiB, buffers ~%.1f MiB (estimate); resident weights + cache + buffers = %.1f MiB, "
+               "peak RSS is %.1f%% of that\n",
+               rss_mib, weights_mib, resident_mib, cache_mib, buf_mib, sum_mib,
+               sum_mib > 0 ? 100.0 * rss_mib / sum_mib : 0.0);
   return 0;
 }
 
