@@ -1,6 +1,8 @@
-// KvCache storage, fp32/bf16 conversion and memory admission check.
+// KvCache storage (contiguous or a paged view of a KvPool), fp32/bf16 conversion and memory
+// admission check.
 #include "runtime/kv_cache.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -42,29 +44,111 @@ void KvCache::set_length(int64_t n) {
   length_ = n;
 }
 
+KvPool::KvPool(const ModelConfig& c, int64_t n_layers, int64_t n_pages, int64_t page_tokens,
+               DType dtype)
+    : n_layers_(n_layers), n_pages_(n_pages), page_tokens_(page_tokens),
+      width_(c.latent_cache_width()), dtype_(dtype) {
+  DSV3_CHECK(dtype == DType::F32 || dtype == DType::BF16, "KV cache dtype must be f32 or bf16");
+  DSV3_CHECK(n_layers > 0, "KV pool needs at least one layer");
+  DSV3_CHECK(page_tokens > 0 && page_tokens <= 65536, "KV page size must be in [1, 65536], got ",
+             page_tokens);
+  DSV3_CHECK(n_pages > 0 && n_pages < (int64_t(1) << 31), "KV pool page count must be in [1, 2^31), got ",
+             n_pages);
+  layer_bytes_ = size_t(page_tokens) * size_t(width_) * dtype_size(dtype);
+  const size_t per_page = layer_bytes_ * size_t(n_layers);
+  DSV3_CHECK(size_t(n_pages) <= (size_t(1) << 40) / per_page, "KV pool of ", n_pages,
+             " pages is absurdly large");
+  const size_t total = per_page * size_t(n_pages);
+  const size_t avail = available_memory_bytes();
+  if (avail > 0 && total > avail)
+    fail("KV pool of ", n_pages, " pages x ", page_tokens, " tokens needs ", total, " bytes but only ",
+         avail, " bytes of memory are available; use fewer KV tokens");
+  data_.assign(total, 0);
+  in_use_.assign(size_t(n_pages), false);
+  for (int64_t p = n_pages - 1; p >= 0; --p) free_.push_back(int32_t(p));  // page 0 first
+}
+
+int32_t KvPool::alloc() {
+  if (free_.empty()) return -1;
+  const int32_t p = free_.back();
+  free_.pop_back();
+  in_use_[size_t(p)] = true;
+  return p;
+}
+
+void KvPool::release(int32_t page) {
+  DSV3_CHECK(page >= 0 && page < n_pages_ && in_use_[size_t(page)], "KV pool: page ", page,
+             " released but not in use");
+  in_use_[size_t(page)] = false;
+  free_.push_back(page);
+}
+
+KvCache::KvCache(KvPool& pool, const std::vector<int32_t>* pages, int64_t layer0, int64_t n_layers,
+                 int64_t ctx)
+    : n_layers_(n_layers), ctx_(ctx), width_(pool.width()), dtype_(pool.dtype()), pool_(&pool),
+      pages_(pages), layer0_(layer0) {
+  DSV3_CHECK(pages != nullptr, "paged KV cache needs a page table");
+  DSV3_CHECK(ctx > 0, "--ctx must be > 0, got ", ctx);
+  DSV3_CHECK(layer0 >= 0 && n_layers > 0 && layer0 + n_layers <= pool.n_layers(), "KV cache layers [",
+             layer0, ", ", layer0 + n_layers, ") outside the pool's ", pool.n_layers());
+}
+
+int64_t KvCache::capacity() const {
+  return pool_ ? std::min(ctx_, int64_t(pages_->size()) * pool_->page_tokens()) : ctx_;
+}
+
+uint8_t* KvCache::row_at(int64_t layer, int64_t pos) const {
+  if (!pool_) {
+    const size_t idx = (size_t(layer) * size_t(ctx_) + size_t(pos)) * size_t(width_);
+    return const_cast<uint8_t*>(data_.data()) + idx * dtype_size(dtype_);
+  }
+  const int64_t P = pool_->page_tokens();
+  const int32_t page = (*pages_)[size_t(pos / P)];
+  return pool_->page_layer(page, layer0_ + layer) + size_t(pos % P) * size_t(width_) * dtype_size(dtype_);
+}
+
 void KvCache::write(int64_t layer, int64_t pos, const float* row) {
   DSV3_CHECK(layer >= 0 && layer < n_layers_ && pos >= 0 && pos < ctx_,
              "KV cache write outside the context (position ", pos, ", --ctx ", ctx_, ")");
-  const size_t idx = (size_t(layer) * size_t(ctx_) + size_t(pos)) * size_t(width_);
+  DSV3_CHECK(pos < capacity(), "KV cache write at position ", pos, " beyond the ", capacity(),
+             " positions of its reserved pages");
+  uint8_t* dst = row_at(layer, pos);
   if (dtype_ == DType::F32) {
-    std::memcpy(data_.data() + idx * 4, row, size_t(width_) * 4);
+    std::memcpy(dst, row, size_t(width_) * 4);
   } else {
-    auto* d = reinterpret_cast<uint16_t*>(data_.data()) + idx;
+    auto* d = reinterpret_cast<uint16_t*>(dst);
     for (int64_t i = 0; i < width_; ++i) d[i] = f32_to_bf16(row[i]);
   }
 }
 
 const void* KvCache::row_ptr(int64_t layer, int64_t pos) const {
-  const size_t idx = (size_t(layer) * size_t(ctx_) + size_t(pos)) * size_t(width_);
-  return data_.data() + idx * dtype_size(dtype_);
+  return row_at(layer, pos);
 }
 
 const float* KvCache::rows_f32(int64_t layer, int64_t n, std::vector<float>& scratch) const {
-  const size_t idx = size_t(layer) * size_t(ctx_) * size_t(width_);
-  if (dtype_ == DType::F32) return reinterpret_cast<const float*>(data_.data()) + idx;
+  if (!pool_) {
+    const size_t idx = size_t(layer) * size_t(ctx_) * size_t(width_);
+    if (dtype_ == DType::F32) return reinterpret_cast<const float*>(data_.data()) + idx;
+    scratch.resize(size_t(n) * size_t(width_));
+    const auto* s = reinterpret_cast<const uint16_t*>(data_.data()) + idx;
+    for (size_t i = 0; i < scratch.size(); ++i) scratch[i] = bf16_to_f32(s[i]);
+    return scratch.data();
+  }
+  // Paged: gather page by page into scratch.
+  DSV3_CHECK(n <= capacity(), "KV cache read of ", n, " rows beyond its ", capacity(), " reserved");
   scratch.resize(size_t(n) * size_t(width_));
-  const auto* s = reinterpret_cast<const uint16_t*>(data_.data()) + idx;
-  for (size_t i = 0; i < scratch.size(); ++i) scratch[i] = bf16_to_f32(s[i]);
+  const int64_t P = pool_->page_tokens();
+  for (int64_t p0 = 0; p0 < n; p0 += P) {
+    const int64_t m = std::min(P, n - p0);
+    const uint8_t* src = row_at(layer, p0);
+    float* dst = scratch.data() + size_t(p0) * size_t(width_);
+    if (dtype_ == DType::F32) {
+      std::memcpy(dst, src, size_t(m) * size_t(width_) * 4);
+    } else {
+      const auto* s = reinterpret_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < size_t(m) * size_t(width_); ++i) dst[i] = bf16_to_f32(s[i]);
+    }
+  }
   return scratch.data();
 }
 

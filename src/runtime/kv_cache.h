@@ -2,6 +2,8 @@
 // kv_a_layernorm) and k_pe (qk_rope_head_dim values, after RoPE) — 576 values for V3 — never
 // the decompressed per-head keys and values. Stored as f32 (exact) or bf16 (half the memory).
 // Layout per layer: [ctx, width] with width = kv_lora_rank + qk_rope_head_dim (c_kv first).
+// Paged form (server): a KvCache can instead be a view of pages from a shared KvPool, listed in
+// a page table owned by the caller (see KvPool below); readers only see row_ptr/page_tokens.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -11,11 +13,56 @@
 
 namespace dsv3 {
 
+// A pool of fixed-size pages of latent cache shared by many sequences (the server's paged KV
+// pool). A page holds page_tokens() consecutive positions for each of n_layers() layers,
+// laid out [layer][page_tokens][width] so rows of one layer are contiguous within a page.
+// Not thread-safe: one owner (the scheduler's worker) allocates and releases.
+class KvPool {
+ public:
+  // Throws dsv3::Error if the pool would not fit in the machine's available memory.
+  KvPool(const ModelConfig& c, int64_t n_layers, int64_t n_pages, int64_t page_tokens, DType dtype);
+  int64_t n_pages() const { return n_pages_; }
+  int64_t page_tokens() const { return page_tokens_; }
+  int64_t n_layers() const { return n_layers_; }
+  int64_t width() const { return width_; }
+  DType dtype() const { return dtype_; }
+  int64_t free_pages() const { return int64_t(free_.size()); }
+  int64_t used_pages() const { return n_pages_ - free_pages(); }
+  // Pages needed to hold `tokens` positions.
+  int64_t pages_for(int64_t tokens) const { return (tokens + page_tokens_ - 1) / page_tokens_; }
+  int32_t alloc();              // a free page, or -1 when the pool is exhausted
+  void release(int32_t page);   // returns a page (double release -> dsv3::Error)
+  uint8_t* page_layer(int32_t page, int64_t layer) {
+    return data_.data() + (size_t(page) * size_t(n_layers_) + size_t(layer)) * layer_bytes_;
+  }
+  const uint8_t* page_layer(int32_t page, int64_t layer) const {
+    return data_.data() + (size_t(page) * size_t(n_layers_) + size_t(layer)) * layer_bytes_;
+  }
+  size_t bytes() const { return data_.size(); }
+
+ private:
+  int64_t n_layers_, n_pages_, page_tokens_, width_;
+  DType dtype_;
+  size_t layer_bytes_;
+  std::vector<uint8_t> data_;
+  std::vector<int32_t> free_;   // stack of free pages
+  std::vector<bool> in_use_;
+};
+
 class KvCache {
  public:
   // n_layers includes MTP layers when they are used. Throws dsv3::Error if the cache would not
   // fit in the machine's available memory.
   KvCache(const ModelConfig& c, int64_t n_layers, int64_t ctx, DType dtype);
+  // Paged view: layers [layer0, layer0 + n_layers) of `pool`, position p on page
+  // (*pages)[p / page_tokens]. The caller owns `pages` and grows it (KvPool::alloc) before the
+  // forward writes there; writing beyond the listed pages throws. Several views may share one
+  // page table with different layer ranges (the MTP layer next to the model's layers).
+  KvCache(KvPool& pool, const std::vector<int32_t>* pages, int64_t layer0, int64_t n_layers,
+          int64_t ctx);
+  bool paged() const { return pool_ != nullptr; }
+  // Positions the cache can hold now: ctx() unpaged, listed pages x page_tokens() paged.
+  int64_t capacity() const;
 
   int64_t ctx() const { return ctx_; }
   int64_t width() const { return width_; }
@@ -38,7 +85,7 @@ class KvCache {
   // width()) within each aligned run of page_tokens() positions of a layer; readers must
   // not assume contiguity across a page boundary (a paged pool may place pages anywhere).
   const void* row_ptr(int64_t layer, int64_t pos) const;
-  int64_t page_tokens() const { return ctx_; }
+  int64_t page_tokens() const { return pool_ ? pool_->page_tokens() : ctx_; }
 
   // Bytes per token for all layers, for a cache dtype.
   static size_t bytes_per_token(const ModelConfig& c, int64_t n_layers, DType dtype);
@@ -48,6 +95,10 @@ class KvCache {
   DType dtype_;
   int64_t length_ = 0;
   std::vector<uint8_t> data_;
+  KvPool* pool_ = nullptr;  // paged view (data_ unused)
+  const std::vector<int32_t>* pages_ = nullptr;
+  int64_t layer0_ = 0;
+  uint8_t* row_at(int64_t layer, int64_t pos) const;
 };
 
 // Bytes of memory the OS reports as available (MemAvailable), or 0 if unknown.

@@ -2,6 +2,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -10,6 +11,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "serve/conn_watch.h"
 #include "serve/text_stream.h"
 #include "text/utf8.h"
 
@@ -170,11 +172,22 @@ Server::~Server() {
 }
 
 void Server::bind() {
+  // httplib 0.11 listens with a backlog of 5, which drops bursts of simultaneous connects. Its
+  // socket-options hook sees the server socket before bind; listen() again on a listening
+  // socket raises the backlog (Linux). SO_REUSEADDR instead of httplib's default SO_REUSEPORT:
+  // restarts reuse a port in TIME_WAIT, but a second server on a busy port fails to bind.
+  http_->set_socket_options([this](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;
+  });
   if (opt_.port == 0)
     port_ = http_->bind_to_any_port(opt_.host);
   else
     port_ = http_->bind_to_port(opt_.host, opt_.port) ? opt_.port : -1;
   DSV3_CHECK(port_ > 0, "serve: cannot bind ", opt_.host, ":", opt_.port);
+  DSV3_CHECK(listen_fd_ >= 0 && ::listen(listen_fd_, opt_.listen_backlog) == 0,
+             "serve: cannot set the listen backlog of ", opt_.host, ":", port_);
 }
 
 void Server::start() {
@@ -216,13 +229,20 @@ std::string Server::metrics_text() const {
   metric("dsv3_mtp_draft_tokens_total", "counter", "MTP draft tokens verified.", double(s.mtp_drafted));
   metric("dsv3_mtp_accepted_tokens_total", "counter", "MTP draft tokens accepted.",
          double(s.mtp_accepted));
-  metric("dsv3_queue_length", "gauge", "Requests waiting for a KV slot.", double(s.queue_length));
-  metric("dsv3_active_sequences", "gauge", "Sequences holding a KV slot.", double(s.active));
-  metric("dsv3_kv_cache_tokens_used", "gauge", "KV cache tokens in use.", double(s.kv_tokens_used));
+  metric("dsv3_queue_length", "gauge", "Requests waiting for KV pages or a batch place.",
+         double(s.queue_length));
+  metric("dsv3_active_sequences", "gauge", "Sequences running (holding KV pages).", double(s.active));
+  metric("dsv3_kv_cache_tokens_used", "gauge", "KV cache tokens held by running sequences.", double(s.kv_tokens_used));
   metric("dsv3_kv_cache_tokens_capacity", "gauge", "KV cache tokens in the pool.",
          double(s.kv_tokens_capacity));
-  metric("dsv3_kv_cache_usage_ratio", "gauge", "Fraction of the KV cache pool in use.",
-         s.kv_tokens_capacity > 0 ? double(s.kv_tokens_used) / double(s.kv_tokens_capacity) : 0.0);
+  metric("dsv3_kv_cache_pages_used", "gauge", "KV pool pages held by sequences.",
+         double(s.kv_pages_used));
+  metric("dsv3_kv_cache_pages_total", "gauge", "KV pool pages.", double(s.kv_pages_total));
+  metric("dsv3_kv_cache_preemptions_total", "counter",
+         "Sequences preempted (pages freed, recomputed later) because the KV pool was full.",
+         double(s.preemptions));
+  metric("dsv3_kv_cache_usage_ratio", "gauge", "Fraction of the KV pool's pages in use.",
+         s.kv_pages_total > 0 ? double(s.kv_pages_used) / double(s.kv_pages_total) : 0.0);
   metric("dsv3_decode_tokens_per_second", "gauge",
          "Generated tokens per second over the last ~10 s.", s.decode_tokens_per_second);
   metric("dsv3_scheduler_steps_total", "counter", "Batched forward steps run.", double(s.steps));
@@ -318,6 +338,8 @@ void Server::routes() {
     };
     try {
       job->id = sched_.submit(std::move(sr));
+    } catch (const KvPoolTooSmall& e) {  // the server's pool is too small for this prompt
+      return send_error(res, ApiError(503, e.what(), chat ? "messages" : "prompt", "kv_cache_too_small"));
     } catch (const std::exception& e) {
       return send_error(res, ApiError(400, e.what(), chat ? "messages" : "prompt"));
     }
@@ -345,11 +367,18 @@ void Server::routes() {
       std::string reasoning, content;
       json logprobs = json::array();
       std::vector<int32_t> tokens;
+      // Nothing is written until the answer is complete, so a vanished client is noticed by
+      // watching its socket (found by address; httplib 0.11 does not expose it) every 50 ms.
+      const int fd = find_connection_fd(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
       for (bool done = false; !done;) {
         std::deque<TokenEvent> evs;
         {
           std::unique_lock<std::mutex> lk(job->mu);
-          job->cv.wait(lk, [&] { return !job->events.empty(); });
+          if (!job->cv.wait_for(lk, std::chrono::milliseconds(50), [&] { return !job->events.empty(); })) {
+            lk.unlock();
+            if (fd >= 0 && !job->abandon.load() && peer_closed(fd)) cancel();
+            continue;
+          }
           evs.swap(job->events);
         }
         for (auto& ev : evs) {
@@ -364,6 +393,8 @@ void Server::routes() {
       }
       if (out->finish_reason == "error")
         return send_error(res, ApiError(500, "generation failed: " + out->error));
+      if (out->finish_reason == "cancelled")  // the client is gone (or the server is stopping)
+        return send_error(res, ApiError(503, "request cancelled", "", "cancelled"));
       counters_.completion_tokens += out->completion_tokens;
       ++counters_.completions_ok;
       json choice;

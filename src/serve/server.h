@@ -3,7 +3,11 @@
 // GET /health, GET /metrics (Prometheus text), GET / (chat page). Each request gets a
 // per-request event queue filled by the scheduler thread (on_event only pushes); the HTTP
 // thread detokenizes, applies stop strings / reasoning split / tool-call parsing and writes the
-// response or SSE chunks. A streaming client whose socket write fails is cancelled at once.
+// response or SSE chunks. A streaming client whose socket write fails is cancelled at once; a
+// non-streamed one is cancelled as soon as its socket shows the peer closed (polled every 50 ms).
+// Overload answers: 429 + Retry-After when the wait queue is full (transient: retry), 503 +
+// Retry-After when the prompt needs more KV pages than the whole pool holds (the operator must
+// start the server with a larger --kv-tokens; another replica may serve it).
 // Binds loopback addresses only.
 #pragma once
 #include <atomic>
@@ -26,6 +30,7 @@ struct ServerOptions {
   int port = 0;                             // 0: an ephemeral port (see Server::port())
   size_t max_body_bytes = size_t(1) << 20;  // larger bodies get 413
   int http_threads = 64;                    // concurrent connections served
+  int listen_backlog = 1024;                // pending connects (capped by net.core.somaxconn)
 };
 
 class Server {
@@ -57,6 +62,7 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = 0;
+  int listen_fd_ = -1;  // httplib's server socket, seen through its socket-options hook
   Counters counters_;
 };
 

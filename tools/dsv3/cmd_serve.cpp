@@ -1,5 +1,6 @@
 // `dsv3 serve`: loads a model and serves the OpenAI-compatible API (src/serve/server.h) on a
-// loopback address, with continuous batching over --parallel KV slots of --ctx tokens each.
+// loopback address, with continuous batching of up to --parallel sequences of at most --ctx
+// tokens over a paged KV pool of --kv-tokens tokens.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -20,8 +21,12 @@ const char* kHelp =
     "  --host ADDR         loopback address to bind (127.0.0.1, localhost or ::1; default "
     "127.0.0.1)\n"
     "  --port N            TCP port (default 8080; 0 = any free port, printed on stderr)\n"
-    "  --parallel N        sequences decoded together = KV slots of --ctx tokens (default 4)\n"
-    "  --queue N           requests waiting beyond the slots before 429 (default 64)\n"
+    "  --parallel N        most sequences decoded together (default 4)\n"
+    "  --kv-tokens N       paged KV pool size in tokens, shared by all sequences (default\n"
+    "                      parallel x ctx); a request starts when the pool has pages for its\n"
+    "                      prompt, else waits; a prompt larger than the pool gets 503\n"
+    "  --kv-page N         tokens per KV page (default 64)\n"
+    "  --queue N           requests waiting for pages or a batch place before 429 (default 64)\n"
     "  --prefill-chunk N   prompt tokens per batched step (default 256)\n"
     "  --max-body N        largest request body in bytes (default 1048576; larger -> 413)\n"
     "  --model-name NAME   model id clients must send (default: the model folder's name)\n"
@@ -33,7 +38,7 @@ const char* kHelp =
 int cmd_serve(const std::vector<std::string>& argv) {
   auto spec = model_flag_spec();
   for (auto& f : text_flag_spec()) spec.push_back(f);
-  for (const char* f : {"--host=", "--port=", "--parallel=", "--queue=", "--prefill-chunk=",
+  for (const char* f : {"--host=", "--port=", "--parallel=", "--kv-tokens=", "--kv-page=", "--queue=", "--prefill-chunk=",
                         "--max-body=", "--model-name=", "--mtp=", "--no-mtp", "--help"})
     spec.push_back(f);
   Args a(argv, spec);
@@ -56,6 +61,8 @@ int cmd_serve(const std::vector<std::string>& argv) {
   SchedulerOptions opt;
   opt.max_seqs = a.get_int("--parallel", 4);
   opt.max_queue = a.get_int("--queue", 64);
+  opt.kv_tokens = a.get_int("--kv-tokens", 0);
+  opt.page_tokens = a.get_int("--kv-page", 64);
   opt.prefill_chunk = a.get_int("--prefill-chunk", 256);
   opt.ctx = lm.cache->ctx();
   opt.kv_dtype = lm.cache->dtype();
@@ -82,9 +89,11 @@ int cmd_serve(const std::vector<std::string>& argv) {
   serve::Server server(sched, api, so);
   server.start();
   std::fprintf(stderr,
-               "dsv3 serve: model '%s' on http://%s:%d/ (%lld slots x %lld tokens, queue %lld%s)\n",
+               "dsv3 serve: model '%s' on http://%s:%d/ (%lld parallel, ctx %lld, KV pool %lld "
+               "tokens in pages of %lld, queue %lld%s)\n",
                api.model_name.c_str(), so.host.c_str(), server.port(), (long long)opt.max_seqs,
-               (long long)opt.ctx, (long long)opt.max_queue,
+               (long long)opt.ctx, (long long)sched.stats().kv_tokens_capacity,
+               (long long)opt.page_tokens, (long long)opt.max_queue,
                tok ? "" : ", no tokenizer: token-id prompts only");
   // Serve until SIGINT/SIGTERM (blocked in every thread, taken here).
   int sig = 0;
