@@ -199,6 +199,11 @@ bool add_named_pretokenizer(std::string_view name, PreTokenizer& pre) {
     splits(&kLlama3Pattern, 1);
   } else if (name == "qwen2") {
     splits(&kQwen2Pattern, 1);
+  } else if (name == "smollm") {
+    // SmolLM's tokenizer.json: Digits(individual_digits) then ByteLevel with the GPT-2 regex
+    // (llama.cpp's LLAMA_VOCAB_PRE_TYPE_SMOLLM: "\p{N}" then the GPT-2 pattern).
+    pre.add_split("\\p{N}", true, SplitBehavior::kIsolated, false);
+    pre.add_byte_level(false, true);
   } else {
     return false;
   }

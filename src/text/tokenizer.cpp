@@ -415,7 +415,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
   if (!add_named_pretokenizer(pre, t->pre_))
     fail(name, ": tokenizer.ggml.pre '", pre,
          "' is not supported (known: default, gpt-2, "
-         "deepseek-llm, deepseek-coder, deepseek-v3, llama3, llama-bpe, qwen2)");
+         "deepseek-llm, deepseek-coder, deepseek-v3, llama3, llama-bpe, qwen2, smollm)");
   t->byte_level_decoder_ = t->has_decoder_ = true;
   t->chat_template_ = g.get_string("tokenizer.chat_template", "");
   auto id_key = [&](const char* key) {
