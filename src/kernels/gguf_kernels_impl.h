@@ -16,6 +16,8 @@
 //   dots(codes, xq, K, G, wide, out): out[b] = sum_{k < G} codes[bG + k] * xq[bG + k] (exact
 //     int32; `wide`: codes may exceed 63, as for Q8_0).
 //   accumulate(raw, S, shift, ws, wm, dx, nb) -> y.
+//   kFusedM1 / fused_ok(t) / fused_row(t, row, K, xr, ws, wm, raw): M = 1 row product that
+//     decodes in registers, with the same integers and accumulate() (same result);
 //   kPacked16: whether packed16(codes, ws, wm, G, shift, xa, mb, K, out[16]) exists: the same
 //     outputs for the 16 activation rows of group mb of xa's transposed copy, one row per lane
 //     (integer block sums with 4-byte broadcasts of the codes; the 16 block-lane accumulators
@@ -171,6 +173,17 @@ void gguf_rows(const Q8Acts& xa, const uint8_t* W, DType wt, size_t row_bytes, i
                int64_t K, float* y, int64_t n0, int64_t n1, uint8_t* scratch) {
   const GgufLayout L = gguf_layout(wt);
   const int64_t nb = K / L.G, stride16 = K / 16;
+  if constexpr (V::kFusedM1) {
+    if (xa.M == 1 && xa.M16 == 0 && V::fused_ok(wt)) {  // decode: codes stay in registers
+      const Q8Row xr = xa.row(0);
+      float* fws = reinterpret_cast<float*>(scratch);
+      float* fwm = fws + stride16;
+      int32_t* fraw = reinterpret_cast<int32_t*>(fwm + stride16);
+      for (int64_t r = n0; r < n1; ++r)
+        y[r] = V::fused_row(wt, W + size_t(r) * row_bytes, K, xr, fws, fwm, fraw);
+      return;
+    }
+  }
   uint8_t* codes = scratch;
   float* ws = reinterpret_cast<float*>(scratch + kGgufBand * K);
   float* wm = ws + kGgufBand * stride16;

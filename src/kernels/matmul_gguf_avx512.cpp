@@ -7,6 +7,10 @@
 
 #include <immintrin.h>
 
+// GCC 12 warns about the deliberately undefined registers inside some AVX-512 intrinsics.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <cstring>
 
 #include "kernels/gguf_kernels_impl.h"
@@ -73,18 +77,16 @@ struct V512 {
     for (int i = 0; i < 4; ++i) s4[i] = _mm512_add_ps(s8[i], s8[i + 4]);
     _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(s4[0], s4[2]), _mm512_add_ps(s4[1], s4[3])));
   }
-  // K-quant codes, 256 per super-block (layouts in gguf_quants.h). Bits are moved with 16-bit
-  // shifts; the masks keep only bits that came from the same byte.
-  static void codes_q4k(const uint8_t* qs, uint8_t* c) {
+  // K-quant codes, 256 per super-block (layouts in gguf_quants.h), as four 64-code registers in
+  // value order. Bits are moved with 16-bit shifts; the masks keep only bits that came from the
+  // same byte.
+  static __m512i q4k_chunk(const uint8_t* qs, int ch) {
     const __m256i m4 = _mm256_set1_epi8(15);
-    for (int ch = 0; ch < 4; ++ch) {
-      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * ch));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch), _mm256_and_si256(q, m4));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch + 32),
-                          _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
-    }
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * ch));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                              _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
   }
-  static void codes_q5k(const uint8_t* qh, const uint8_t* qs, uint8_t* c) {
+  static void q5k_chunks(const uint8_t* qh, const uint8_t* qs, __m512i* z) {
     const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(16);
     const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
     // bit j of every qh byte moved to bit 4
@@ -96,11 +98,10 @@ struct V512 {
       const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(hb[2 * ch], b4));
       const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
                                          _mm256_and_si256(hb[2 * ch + 1], b4));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch), lo);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 64 * ch + 32), hi);
+      z[ch] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     }
   }
-  static void codes_q6k(const uint8_t* p, uint8_t* c) {
+  static void q6k_chunks(const uint8_t* p, __m512i* z) {
     const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
     // per 256-bit half: values 0..31 take qh bits 0-1 (<< 4), values 32..63 bits 2-3 (<< 2);
     // values 64..95 bits 4-5 (as is), 96..127 bits 6-7 (>> 2).
@@ -110,13 +111,69 @@ struct V512 {
       const __m512i ql = _mm512_loadu_si512(p + 64 * hf);
       const __m512i qh = _mm512_broadcast_i64x4(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * hf)));
-      const __m512i lo = _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                         _mm512_and_si512(_mm512_sllv_epi16(qh, cl), m30));
-      const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                         _mm512_and_si512(_mm512_srlv_epi16(qh, cr), m30));
-      _mm512_storeu_si512(c + 128 * hf, lo);
-      _mm512_storeu_si512(c + 128 * hf + 64, hi);
+      z[2 * hf] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                  _mm512_and_si512(_mm512_sllv_epi16(qh, cl), m30));
+      z[2 * hf + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                      _mm512_and_si512(_mm512_srlv_epi16(qh, cr), m30));
     }
+  }
+  static void codes_q4k(const uint8_t* qs, uint8_t* c) {
+    for (int ch = 0; ch < 4; ++ch) _mm512_storeu_si512(c + 64 * ch, q4k_chunk(qs, ch));
+  }
+  static void codes_q5k(const uint8_t* qh, const uint8_t* qs, uint8_t* c) {
+    __m512i z[4];
+    q5k_chunks(qh, qs, z);
+    for (int ch = 0; ch < 4; ++ch) _mm512_storeu_si512(c + 64 * ch, z[ch]);
+  }
+  static void codes_q6k(const uint8_t* p, uint8_t* c) {
+    __m512i z[4];
+    q6k_chunks(p, z);
+    for (int ch = 0; ch < 4; ++ch) _mm512_storeu_si512(c + 64 * ch, z[ch]);
+  }
+
+  // M = 1 with a K-quant weight: the codes of each super-block go straight from registers into
+  // the dots (no scratch row); the per-block integers, multipliers and accumulate() are those
+  // of the generic path, so the result is the same.
+  static constexpr bool kFusedM1 = true;
+  static bool fused_ok(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K; }
+  static float fused_row(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr, float* ws,
+                         float* wm, int32_t* raw) {
+    const int64_t nsb = K / 256;
+    const __m512i idx16 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i even = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i odd = _mm512_setr_epi32(4, 12, 5, 13, 6, 14, 7, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512i z[4];
+    if (wt == DType::Q6_K) {
+      for (int64_t i = 0; i < nsb; ++i) {
+        const uint8_t* b = p + 210 * i;
+        const int8_t* x = xr.q + 256 * i;
+        scale16_i8(reinterpret_cast<const int8_t*>(b + 192), half(b + 208), ws + 16 * i);
+        q6k_chunks(b, z);
+        const __m512i u = tree(dpz(z[0], x), dpz(z[1], x + 64), dpz(z[2], x + 128), dpz(z[3], x + 192));
+        _mm512_storeu_si512(raw + 16 * i, _mm512_permutexvar_epi32(idx16, u));
+      }
+      return accumulate(raw, xr.s16, 5, ws, nullptr, xr.d16, K / 16);
+    }
+    const bool five = wt == DType::Q5_K;
+    const int64_t bb = five ? 176 : 144;
+    for (int64_t i = 0; i < nsb; ++i) {
+      const uint8_t* b = p + bb * i;
+      const int8_t* x = xr.q + 256 * i;
+      GgufDecode<V512>::scales_k4(b + 4, half(b), half(b + 2), ws + 8 * i, wm + 8 * i);
+      if (five) {
+        q5k_chunks(b + 16, b + 48, z);
+      } else {
+        for (int ch = 0; ch < 4; ++ch) z[ch] = q4k_chunk(b + 16, ch);
+      }
+      const __m512i u = tree(dpz(z[0], x), dpz(z[1], x + 64), dpz(z[2], x + 128), dpz(z[3], x + 192));
+      const __m512i s = _mm512_add_epi32(_mm512_permutexvar_epi32(even, u),
+                                         _mm512_permutexvar_epi32(odd, u));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(raw + 8 * i), _mm512_castsi512_si256(s));
+    }
+    return accumulate(raw, xr.s32, 0, ws, wm, xr.d32, K / 32);
+  }
+  static __m512i dpz(__m512i c, const int8_t* x) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, _mm512_loadu_si512(x));
   }
   static float half(const uint8_t* p) {
     uint16_t h;

@@ -12,6 +12,11 @@ namespace {
 
 struct VPortable : GgufCodesGeneric<VPortable> {
   static constexpr bool kPacked16 = false;
+  static constexpr bool kFusedM1 = false;
+  static bool fused_ok(DType) { return false; }
+  static float fused_row(DType, const uint8_t*, int64_t, const Q8Row&, float*, float*, int32_t*) {
+    return 0.0f;
+  }
   static void packed16(const uint8_t*, const float*, const float*, int, int, const Q8Acts&,
                        int64_t, int64_t, float*) {}
   static float half(const uint8_t* p) {
