@@ -92,12 +92,16 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
     const SeqRows& sq = seqs[si];
     const float* cache = kv[si];
     const int64_t T = sq.start + sq.n;
+    // A one-row sequence (decode) reads V straight from the cache rows (axpy per key); longer
+    // chunks gather V once and multiply block by block with its transpose.
+    const bool decode = sq.n == 1;
     kbuf.resize(size_t(T * hd));
-    vbuf.resize(size_t(T * hd));
+    if (!decode) vbuf.resize(size_t(T * hd));
     for (int64_t kh = 0; kh < Hk; ++kh) {
       for (int64_t t = 0; t < T; ++t) {
         std::copy(cache + t * W + kh * hd, cache + t * W + (kh + 1) * hd, kbuf.begin() + t * hd);
-        std::copy(cache + t * W + KW + kh * hd, cache + t * W + KW + (kh + 1) * hd, vbuf.begin() + t * hd);
+        if (!decode)
+          std::copy(cache + t * W + KW + kh * hd, cache + t * W + KW + (kh + 1) * hd, vbuf.begin() + t * hd);
       }
       for (int64_t i0 = 0; i0 < sq.n; i0 += kRowBlock) {
         const int64_t i1 = std::min(sq.n, i0 + kRowBlock), M = (i1 - i0) * G, Tb = sq.start + i1;
@@ -118,11 +122,18 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
             std::fill(row + n, row + Tb, 0.f);
           }
         });
-        vt.resize(size_t(hd * Tb));
-        for (int64_t t = 0; t < Tb; ++t)
-          for (int64_t d = 0; d < hd; ++d) vt[size_t(d * Tb + t)] = vbuf[size_t(t * hd + d)];
         ob.resize(size_t(M * hd));
-        kernels::matmul(sc.data(), M, make_view(DType::F32, vt.data(), {hd, Tb}), ob.data(), pool);
+        if (decode) {
+          std::fill(ob.begin(), ob.end(), 0.f);
+          for (int64_t t = 0; t < Tb; ++t)
+            for (int64_t m = 0; m < M; ++m)
+              kernels::axpy(sc[size_t(m * Tb + t)], cache + t * W + KW + kh * hd, ob.data() + m * hd, hd);
+        } else {
+          vt.resize(size_t(hd * Tb));
+          for (int64_t t = 0; t < Tb; ++t)
+            for (int64_t d = 0; d < hd; ++d) vt[size_t(d * Tb + t)] = vbuf[size_t(t * hd + d)];
+          kernels::matmul(sc.data(), M, make_view(DType::F32, vt.data(), {hd, Tb}), ob.data(), pool);
+        }
         for (int64_t i = i0; i < i1; ++i)
           for (int64_t g = 0; g < G; ++g) {
             const float* src = ob.data() + ((i - i0) * G + g) * hd;
