@@ -188,7 +188,8 @@ TEST(ServeHttp, ModelsHealthMetricsPage) {
 }
 
 TEST(ServeHttp, ChatMatchesHfGreedyWithReasoningSplit) {
-  for (auto& p : meta()["prompts"]) {
+  const json m = meta();  // named: a range-for over meta()["prompts"] would dangle
+  for (auto& p : m["prompts"]) {
     const auto [want_r, want_c] = ref_split(p["greedy_text"]);
     auto r = post("/v1/chat/completions", chat_body(p["question"], false).dump());
     ASSERT_TRUE(r);

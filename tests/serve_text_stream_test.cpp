@@ -25,7 +25,8 @@ nlohmann::json builtin_meta() {
 }  // namespace
 
 TEST(ServeTextStream, ReasoningSplitAtEveryBoundary) {
-  for (auto& p : builtin_meta()["prompts"]) {
+  const nlohmann::json m = builtin_meta();  // named: the temporary would dangle in the range-for
+  for (auto& p : m["prompts"]) {
     const std::string text = p["greedy_text"];  // starts inside <think> (template opened it)
     const size_t close = text.find("</think>");
     ASSERT_NE(close, std::string::npos);
