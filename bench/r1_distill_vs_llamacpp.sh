@@ -20,7 +20,8 @@
 # Knobs (defaults): THREADS=2,1 ROUNDS=3 PROMPT=512 GEN=64 ACC_THREADS=2
 # DSV3=<newest build*/dsv3> BUILD=/work/llama.cpp-build (llama-bench; built by
 # bench/vs_llamacpp.sh) SRC=/work/llama.cpp-src LLAMA_PIN=0.3.36 OUT=/work/bench-runs/r1-<time>
-# DSV3_ARGS="" LLAMA_ARGS="" (extra flags for dsv3 bench / llama-bench).
+# DSV3_ARGS="" LLAMA_ARGS="" (extra flags for dsv3 bench / llama-bench); FULL_LOGITS=1 also
+# stores both engines' full logits for bench/hf_gguf_logits.py (exact f32 third opinion).
 set -euo pipefail
 
 MODEL=${1:?usage: bench/r1_distill_vs_llamacpp.sh MODEL.gguf [TEXT_FILE]}
@@ -65,13 +66,17 @@ fi
 
 # ---- 1. accuracy ---------------------------------------------------------------------------
 log "llama.cpp reference logits on $(basename "$TEXT")"
-"$REF" "$MODEL" "$TEXT" "$OUT/llama" "$ACC_THREADS" > "$OUT/llama_ppl.txt" 2> "$OUT/llama_ref.err" \
+LOGITS_OUT=${FULL_LOGITS:+$OUT/llama_logits.f32} \
+  "$REF" "$MODEL" "$TEXT" "$OUT/llama" "$ACC_THREADS" > "$OUT/llama_ppl.txt" 2> "$OUT/llama_ref.err" \
   || { tail -5 "$OUT/llama_ref.err" >&2; exit 1; }
 T=$(wc -w < "$OUT/llama.tokens")
 log "dsv3 on the same $T token ids"
 "$DSV3" perplexity -m "$MODEL" --tokens-file "$OUT/llama.tokens" --ctx "$T" -t "$ACC_THREADS" \
   --top1-out "$OUT/dsv3.tsv" > "$OUT/dsv3_ppl.txt" 2> "$OUT/dsv3_ppl.err" \
   || { tail -5 "$OUT/dsv3_ppl.err" >&2; exit 1; }
+if [[ -n ${FULL_LOGITS:-} ]]; then  # full logits of both, for bench/hf_gguf_logits.py
+  "$DSV3" logits -m "$MODEL" --tokens "$(cat "$OUT/llama.tokens")" -t "$ACC_THREADS" -o "$OUT/dsv3_logits.npy" 2> /dev/null
+fi
 "$DSV3" tokenize -m "$MODEL" -f "$TEXT" --ids > "$OUT/dsv3.tokens" 2> "$OUT/dsv3_tok.err" || echo "n/a" > "$OUT/dsv3.tokens"
 
 python3 - "$OUT" <<'EOF' | tee "$OUT/accuracy.md"
