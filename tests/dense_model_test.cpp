@@ -333,6 +333,26 @@ TEST(DenseGguf, RejectsBadFiles) {
     std::ofstream(tmp + "/arch.gguf", std::ios::binary) << b;
     expect_error(tmp + "/arch.gguf", "qwenX");
   }
+  // A u32 metadata value changed in place: the config check or the tensor table names it.
+  auto patch_u32 = [&](const std::string& key, uint32_t value, const std::string& needle) {
+    const size_t k = bytes.find(key);
+    ASSERT_NE(k, std::string::npos) << key;
+    std::string b = bytes;
+    uint32_t type = 0;
+    std::memcpy(&type, b.data() + k + key.size(), 4);
+    ASSERT_EQ(type, 4u) << key << " is not UINT32";
+    std::memcpy(&b[k + key.size() + 4], &value, 4);
+    const std::string path = tmp + "/patched.gguf";
+    std::ofstream(path, std::ios::binary) << b;
+    expect_error(path, needle);
+  };
+  patch_u32("qwen2.attention.head_count_kv", 3, "num_key_value_heads");   // 4 heads
+  patch_u32("qwen2.attention.head_count_kv", 0, "num_key_value_heads");
+  patch_u32("qwen2.embedding_length", 96, "token_embd.weight");          // shapes no longer fit
+  patch_u32("qwen2.feed_forward_length", 95, "ffn_");
+  patch_u32("qwen2.block_count", 3, "blk.2");                            // missing layer
+  patch_u32("qwen2.block_count", 1, "blk.1");                            // unexpected layer
+  patch_u32("qwen2.attention.head_count", 0, "head_count");
   std::ofstream(tmp + "/trunc.gguf", std::ios::binary) << bytes.substr(0, bytes.size() - 1000);
   expect_error(tmp + "/trunc.gguf", "trunc.gguf");
   expect_error(tmp + "/does-not-exist.gguf", "does-not-exist.gguf");

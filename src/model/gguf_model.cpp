@@ -19,14 +19,17 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return r + "]";
 }
 
-// GGUF name -> checkpoint name for the llama/qwen2 layouts; "" if unknown.
-std::string hf_name(const std::string& g) {
-  static const std::map<std::string, std::string> globals = {
+const std::map<std::string, std::string>& global_names() {
+  static const std::map<std::string, std::string> m = {
       {"token_embd.weight", "model.embed_tokens.weight"},
       {"output_norm.weight", "model.norm.weight"},
       {"output.weight", "lm_head.weight"},
   };
-  static const std::map<std::string, std::string> per_layer = {
+  return m;
+}
+
+const std::map<std::string, std::string>& layer_names() {
+  static const std::map<std::string, std::string> m = {
       {"attn_norm.weight", "input_layernorm.weight"},
       {"ffn_norm.weight", "post_attention_layernorm.weight"},
       {"attn_q.weight", "self_attn.q_proj.weight"},
@@ -41,7 +44,12 @@ std::string hf_name(const std::string& g) {
       {"ffn_up.weight", "mlp.up_proj.weight"},
       {"ffn_down.weight", "mlp.down_proj.weight"},
   };
-  if (auto it = globals.find(g); it != globals.end()) return it->second;
+  return m;
+}
+
+// GGUF name -> checkpoint name for the llama/qwen2 layouts; "" if unknown.
+std::string hf_name(const std::string& g) {
+  if (auto it = global_names().find(g); it != global_names().end()) return it->second;
   if (g.rfind("blk.", 0) != 0) return "";
   const size_t dot = g.find('.', 4);
   if (dot == std::string::npos || dot == 4 || dot - 4 > 6) return "";
@@ -49,9 +57,23 @@ std::string hf_name(const std::string& g) {
   for (char ch : num)
     if (ch < '0' || ch > '9') return "";
   if (num.size() > 1 && num[0] == '0') return "";
-  auto it = per_layer.find(g.substr(dot + 1));
-  if (it == per_layer.end()) return "";
+  auto it = layer_names().find(g.substr(dot + 1));
+  if (it == layer_names().end()) return "";
   return "model.layers." + num + "." + it->second;
+}
+
+// Checkpoint name -> GGUF name (for messages); the checkpoint name itself if unknown.
+std::string gguf_name(const std::string& hf) {
+  for (const auto& [g, h] : global_names())
+    if (h == hf) return g;
+  const std::string pre = "model.layers.";
+  if (hf.rfind(pre, 0) == 0) {
+    const size_t dot = hf.find('.', pre.size());
+    if (dot != std::string::npos)
+      for (const auto& [g, h] : layer_names())
+        if (h == hf.substr(dot + 1)) return "blk." + hf.substr(pre.size(), dot - pre.size()) + "." + g;
+  }
+  return hf;
 }
 
 // Whether a GGUF may store a tensor of this role as `dt`: the checkpoint dtypes, plus ggml's
@@ -156,7 +178,8 @@ std::unique_ptr<Model> load_gguf(const std::string& path) {
     auto it = by_hf.find(spec.name);
     if (it == by_hf.end()) {
       if (spec.optional) continue;
-      fail(path, ": missing tensor for '", spec.name, "' (expected shape ", shape_str(spec.shape),
+      fail(path, ": missing tensor '", gguf_name(spec.name), "' (", spec.name, ", expected shape ",
+           shape_str(spec.shape),
            " from the GGUF metadata)");
     }
     const GgufTensorInfo& t = *it->second;
