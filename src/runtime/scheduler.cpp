@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "model/mtp.h"
+#include "model/mtp_batch.h"
 
 namespace dsv3 {
 
@@ -242,12 +243,26 @@ void Scheduler::worker() {
   }
 }
 
+// Queues one sequence's MTP catch-up; run_mtp() runs all of a step's in one batched pass.
 void Scheduler::mtp_catch_up(Seq& s, const float* hidden, const std::vector<int32_t>& next, int64_t start) {
-  KvCache& mc = *s.mtp_cache;
-  mc.set_length(start);
+  s.mtp_cache->set_length(start);
   s.draft_logits.resize(static_cast<size_t>(m_.config.vocab_size));
-  mtp_forward(m_, 0, mc, hidden, next.data(), int64_t(next.size()), start, s.draft_logits.data(), pool_, opt_.fwd);
-  s.has_draft = true;
+  mtp_jobs_.push_back({&s, hidden, next, start});
+}
+
+void Scheduler::run_mtp() {
+  if (mtp_jobs_.empty()) return;
+  std::vector<MtpChunk> chunks;
+  for (auto& j : mtp_jobs_)
+    chunks.push_back({j.s->mtp_cache.get(), j.hidden, j.next.data(), int64_t(j.next.size()), j.start,
+                      j.s->draft_logits.data()});
+  try {
+    mtp_forward_batch(m_, 0, chunks, pool_, opt_.fwd);
+    for (auto& j : mtp_jobs_) j.s->has_draft = true;
+  } catch (const std::exception& e) {
+    for (auto& j : mtp_jobs_) finish(*j.s, FinishReason::kError, e.what());
+  }
+  mtp_jobs_.clear();
 }
 
 void Scheduler::step(std::vector<Seq*>& active) {
@@ -387,6 +402,7 @@ void Scheduler::step(std::vector<Seq*>& active) {
     mtp_catch_up(*s, hidden[i].data(), {t0, t1}, n0);
     if (emit(s, logits[i].data(), t0)) emit(s, logits[i].data() + V, t1);
   }
+  run_mtp();
   const double t = now_s();
   std::lock_guard<std::mutex> lk(mu_);
   ++stats_.steps;

@@ -114,6 +114,14 @@ class Scheduler {
   ThreadPool* pool_;
   SchedulerOptions opt_;
   void mtp_catch_up(Seq& s, const float* hidden, const std::vector<int32_t>& next, int64_t start);
+  void run_mtp();  // the step's queued MTP catch-ups, batched over sequences
+  struct MtpJob {
+    Seq* s;
+    const float* hidden;
+    std::vector<int32_t> next;
+    int64_t start;
+  };
+  std::vector<MtpJob> mtp_jobs_;  // worker thread only
   std::unique_ptr<KvPool> kv_;  // model layers, then the MTP layer when drafting
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,6 +1,8 @@
 // `dsv3 serve`: loads a model and serves the OpenAI-compatible API (src/serve/server.h) on a
 // loopback address, with continuous batching of up to --parallel sequences of at most --ctx
 // tokens over a paged KV pool of --kv-tokens tokens.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -85,6 +87,11 @@ int cmd_serve(const std::vector<std::string>& argv) {
   api.tok = tok.get();
   api.tmpl = tmpl.get();
   std::signal(SIGPIPE, SIG_IGN);
+  // Every step allocates and frees its activation buffers; keep freed memory in the heap
+  // instead of returning it to the OS (which cost page faults + madvise on each step: ~15% of
+  // the server's CPU in a 16-stream profile).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   Scheduler sched(*lm.model, lm.pool.get(), opt);
   serve::Server server(sched, api, so);
   server.start();
