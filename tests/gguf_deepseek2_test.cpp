@@ -199,6 +199,52 @@ INSTANTIATE_TEST_SUITE_P(Files, GgufDeepseek2, ::testing::ValuesIn(kCases),
                            return n;
                          });
 
+// Q8_0 (a block type): kv_b_proj is rebuilt by dequantising attn_k_b / attn_v_b into F32.
+// Against the HF folder's BF16 kv_b_proj (the converter quantised exactly those values) each
+// element may differ by the Q8_0 rounding only: x' = q * fp16(d), d = amax/127 of its 32-block,
+// so |x' - x| <= d/2 + 127 * d * 2^-11 < 0.57 d. k_b's blocks run along d_nope (a column of
+// W_UK here: d_nope = 32 = one block), v_b's along r_kv (32-wide pieces of a W_UV row). A wrong
+// transpose or head order moves elements by O(amax), far outside the bound.
+TEST(GgufDeepseek2Q8, KvBFromQuantizedSplitWithinRoundingOfHf) {
+  auto mg = Model::load(gguf_path("builtin-q8_0.gguf"));
+  // If models/builtin is retrained, regenerate the GGUF (tests/data/gguf-deepseek2/README.md).
+  auto mh = Model::load(DSV3_BUILTIN_MODEL_DIR);
+  const ModelConfig& c = mh->config;
+  const int64_t H = c.num_attention_heads, dn = c.qk_nope_head_dim, dv = c.v_head_dim, r = c.kv_lora_rank;
+  ASSERT_EQ(dn, 32);
+  ASSERT_EQ(r % 32, 0);
+  for (size_t L = 0; L < mh->layers.size(); ++L) {
+    const TensorView &a = mg->layers[L].attn.kv_b_proj, &b = mh->layers[L].attn.kv_b_proj;
+    ASSERT_EQ(a.dtype, DType::F32);
+    ASSERT_EQ(shape_string(a), shape_string(b));
+    std::vector<float> wa(static_cast<size_t>(H * (dn + dv) * r)), wb(wa.size());
+    for (int64_t row = 0; row < H * (dn + dv); ++row) {
+      kernels::weight_row(a, row, wa.data() + row * r);
+      kernels::weight_row(b, row, wb.data() + row * r);
+    }
+    auto at = [&](const std::vector<float>& w, int64_t h, int64_t i, int64_t j) { return w[size_t((h * (dn + dv) + i) * r + j)]; };
+    int64_t checked = 0;
+    for (int64_t h = 0; h < H; ++h) {
+      for (int64_t j = 0; j < r; ++j) {  // W_UK column j = one k_b row of dn values = one block
+        float amax = 0;
+        for (int64_t i = 0; i < dn; ++i) amax = std::max(amax, std::fabs(at(wb, h, i, j)));
+        for (int64_t i = 0; i < dn; ++i, ++checked)
+          ASSERT_LE(std::fabs(at(wa, h, i, j) - at(wb, h, i, j)), 0.57f * amax / 127.f + 1e-7f)
+              << "layer " << L << " head " << h << " W_UK[" << i << "][" << j << "]";
+      }
+      for (int64_t i = 0; i < dv; ++i)
+        for (int64_t j0 = 0; j0 < r; j0 += 32) {  // W_UV row i, 32-wide blocks
+          float amax = 0;
+          for (int64_t j = j0; j < j0 + 32; ++j) amax = std::max(amax, std::fabs(at(wb, h, dn + i, j)));
+          for (int64_t j = j0; j < j0 + 32; ++j, ++checked)
+            ASSERT_LE(std::fabs(at(wa, h, dn + i, j) - at(wb, h, dn + i, j)), 0.57f * amax / 127.f + 1e-7f)
+                << "layer " << L << " head " << h << " W_UV[" << i << "][" << j << "]";
+        }
+    }
+    EXPECT_EQ(checked, H * (dn + dv) * r);
+  }
+}
+
 TEST(GgufDeepseek2Meta, MissingKeyIsNamed) {
   // A v3 GGUF header with only general.architecture: the first required key is named.
   std::vector<uint8_t> b;
