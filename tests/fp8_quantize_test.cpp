@@ -119,6 +119,30 @@ TEST(Fp8Quantize, CliToFp8KeepsDeepSeekUnquantizedSet) {
   Model::load(back);
 }
 
+// --lm-head: the head is quantized too (with its scale grid), embeddings stay as they were, the
+// result loads with an FP8 head; the option is refused for --to bf16.
+TEST(Fp8Quantize, CliLmHeadOptionQuantizesTheHead) {
+  const std::string in = test::data_path("tiny-v3");
+  const std::string out = quantize(in, "q8head", "fp8", " --lm-head");
+  auto src = Checkpoint::open(in);
+  auto dst = Checkpoint::open(out);
+  const StoredTensor* h = dst->find("lm_head.weight");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->dtype, DType::F8_E4M3);
+  const StoredTensor* s = dst->find("lm_head.weight_scale_inv");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->shape, (std::vector<int64_t>{(h->shape[0] + 127) / 128, (h->shape[1] + 127) / 128}));
+  EXPECT_EQ(dst->find("model.embed_tokens.weight")->dtype,
+            src->find("model.embed_tokens.weight")->dtype);
+  auto m = Model::load(out);
+  EXPECT_EQ(m->lm_head.dtype, DType::F8_E4M3);
+  EXPECT_NE(m->lm_head.block_scale, nullptr);
+  auto r = test::run_cli("quantize -m " + in + " -o " + test::temp_dir("q8headbf") +
+                         "/out --to bf16 --lm-head");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--lm-head"), std::string::npos) << r.err;
+}
+
 TEST(Fp8Quantize, CliToBf16IsBitIdenticalToTorchCast) {
   const std::string dir = test::data_path("tiny-v3-fp8");
   const std::string out = quantize(dir, "qb", "bf16");

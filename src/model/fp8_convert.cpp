@@ -126,7 +126,7 @@ OutTensor owned(const std::string& name, DType dt, std::vector<int64_t> shape,
 }  // namespace
 
 ConvertStats convert_checkpoint(const std::string& in_dir, const std::string& out_dir,
-                                ConvertTarget to, size_t shard_bytes) {
+                                ConvertTarget to, size_t shard_bytes, bool fp8_lm_head) {
   DSV3_CHECK(shard_bytes > 0, "shard size must be > 0");
   auto ck = Checkpoint::open(in_dir);
   const std::string cfg_path = in_dir + "/config.json";
@@ -154,7 +154,9 @@ ConvertStats convert_checkpoint(const std::string& in_dir, const std::string& ou
                  name, "' is already FP8; quantize a bf16/f32 checkpoint");
       auto it = role.find(name);
       const bool quant =
-          it != role.end() && it->second == TensorRole::kLinear && t->shape.size() == 2 &&
+          it != role.end() &&
+          (it->second == TensorRole::kLinear || (fp8_lm_head && it->second == TensorRole::kHead)) &&
+          t->shape.size() == 2 &&
           (t->dtype == DType::F32 || t->dtype == DType::BF16 || t->dtype == DType::F16);
       if (!quant) {
         w.add(view_of(*t));

@@ -30,7 +30,10 @@ struct ConvertStats {
   int64_t shards = 0;
 };
 
+// fp8_lm_head (to FP8 only; not DeepSeek's layout, which keeps the head in bf16): quantize
+// lm_head.weight (and an MTP shared_head.head stored apart) too, as llama.cpp's Q8_0 files
+// do with output.weight: the head is the largest matrix read per decoded token.
 ConvertStats convert_checkpoint(const std::string& in_dir, const std::string& out_dir,
-                                ConvertTarget to, size_t shard_bytes);
+                                ConvertTarget to, size_t shard_bytes, bool fp8_lm_head = false);
 
 }  // namespace dsv3

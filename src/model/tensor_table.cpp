@@ -164,6 +164,7 @@ bool dtype_allowed(TensorRole role, DType dt) {
   switch (role) {
     case TensorRole::kRouterBias: return dt == DType::F32 || dt == DType::BF16;
     case TensorRole::kLinear: return float_type || dt == DType::F8_E4M3;
+    case TensorRole::kHead: return float_type || dt == DType::F8_E4M3;  // quantize --lm-head
     default: return float_type;
   }
 }
