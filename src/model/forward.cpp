@@ -32,9 +32,12 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
   float* y = scratch_floats(Scratch::kLayerY, size_t(S * D));
   kernels::rmsnorm(x, S, D, w.input_layernorm, eps, h);
   if (!prefix.empty()) write_npy(prefix + "attn_input.npy", h, {S, D});
-  // Auto: absorbed when every sequence decodes one token, naive for prompt chunks.
+  // Auto: absorbed when every sequence decodes (one token, or a token and its MTP draft), naive
+  // for prompt chunks. Naive decompresses every cached token of every sequence, so 2-row MTP
+  // verify steps on it cost O(context) matmuls per sequence and layer (6x slower serve steps at
+  // 16 streams on the built-in model).
   bool all_single = true;
-  for (const SeqRows& sq : seqs) all_single = all_single && sq.n == 1;
+  for (const SeqRows& sq : seqs) all_single = all_single && sq.n <= 2;
   const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && all_single);
   if (c.is_gqa())
     gqa_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, y, pool, prefix);
