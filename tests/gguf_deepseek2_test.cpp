@@ -320,3 +320,24 @@ TEST(GgufDeepseek2Fuzz, TruncatedAndCorruptedCopiesFailCleanly) {
 }
 
 }  // namespace
+
+namespace {
+
+// `dsv3 gguf-info`: metadata of a converter-made file; a truncated copy is a clear error.
+TEST(GgufInfoCli, PrintsMetadataAndRejectsTruncated) {
+  const std::string src = gguf_path("tiny-v3-f32.gguf");
+  auto r = test::run_cli("gguf-info " + src + " --tensors");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("general.architecture (string) = \"deepseek2\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("deepseek2.expert_gating_func (u32) = 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("blk.1.attn_k_b.weight"), std::string::npos) << r.out;
+  std::ifstream f(src, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string cut = test::temp_dir("gguf_info_cli") + "/cut.gguf";
+  std::ofstream(cut, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 2));
+  r = test::run_cli("gguf-info " + cut);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("outside the file"), std::string::npos) << r.err;
+}
+
+}  // namespace
