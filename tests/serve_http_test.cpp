@@ -486,8 +486,9 @@ TEST(ServeHttp, FullQueueGets429WithRetryAfter) {
 }
 
 TEST(ServeHttp, DisconnectingNonStreamedClientFreesItsPages) {
-  // A long context so the request would run for seconds (the built-in model makes ~1000
-  // tokens/s): the client's disconnect, not the token budget, must end it.
+  // A long context so the request runs for a while (the built-in model makes thousands of
+  // tokens/s, so events never pause: the server must check the socket on a clock, not only
+  // when idle): the client's disconnect, not the token budget, must end it.
   Served big(1, 4, 0, 4096);
   auto m = [&](const char* name) { return metric(name, big); };
   json b = chat_body("What is 1+1?", false, 4000);
