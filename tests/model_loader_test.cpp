@@ -171,7 +171,7 @@ TEST(ConfigLoader, RejectsBadFieldsByName) {
       {[](auto& c) { c["first_k_dense_replace"] = 9; }, "'first_k_dense_replace' must be in"},
       {[](auto& c) { c["rope_scaling"]["factor"] = 0.5; }, "rope_scaling.factor' must be >= 1"},
       {[](auto& c) { c["rope_scaling"]["type"] = "dynamic"; }, "is not supported"},
-      {[](auto& c) { c["model_type"] = "llama"; }, "not a DeepSeek-V2/V3 architecture"},
+      {[](auto& c) { c["model_type"] = "mistral"; }, "model_type 'mistral' is not supported"},
       {[](auto& c) { c["norm_topk_prob"] = 1; }, "'norm_topk_prob' must be true or false"},
       {[](auto& c) { c["eos_token_id"] = 100000; }, "bos/eos token id outside vocab_size"},
   };
