@@ -41,10 +41,8 @@ TEST(MtpBatch, EqualsSeparateMtpForwards) {
   for (auto& round : rounds) {
     std::vector<std::vector<float>> want, got;
     std::vector<MtpChunk> chunks;
-    for (auto& p : round) {
-      want.emplace_back(static_cast<size_t>(V));
-      got.emplace_back(static_cast<size_t>(V));
-    }
+    want.assign(round.size(), std::vector<float>(static_cast<size_t>(V)));
+    got.assign(round.size(), std::vector<float>(static_cast<size_t>(V)));
     for (size_t i = 0; i < round.size(); ++i) {
       const Part& p = round[i];
       const float* h = hid[p.seq].data() + p.start * D;
