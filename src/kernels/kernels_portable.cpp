@@ -3,83 +3,14 @@
 #include <cmath>
 
 #include "kernels/kernels_impl.h"
+#include "kernels/simd_portable.h"
 
 namespace dsv3::kernels::detail {
 namespace {
 
-struct VP {
-  struct R {
-    float v[8];
-  };
-  static constexpr int L = 8;
+struct VP : VecPortable {
   static constexpr int MR = 2, NR = 2;
   static constexpr int NR1 = 4, NR2 = 2;
-
-  static R zero() { return set1(0.0f); }
-  static R set1(float a) {
-    R r;
-    for (int i = 0; i < L; ++i) r.v[i] = a;
-    return r;
-  }
-  static R load(const float* p) {
-    R r;
-    for (int i = 0; i < L; ++i) r.v[i] = p[i];
-    return r;
-  }
-  static R load_n(const float* p, int n) {
-    R r = zero();
-    for (int i = 0; i < n; ++i) r.v[i] = p[i];
-    return r;
-  }
-  static R load_bf16(const uint16_t* p) { return load_bf16_n(p, L); }
-  static R load_bf16_n(const uint16_t* p, int n) {
-    R r = zero();
-    for (int i = 0; i < n; ++i) r.v[i] = bf16_to_f32(p[i]);
-    return r;
-  }
-  static R load_f16(const uint16_t* p) { return load_f16_n(p, L); }
-  static R load_f16_n(const uint16_t* p, int n) {
-    R r = zero();
-    for (int i = 0; i < n; ++i) r.v[i] = f16_to_f32(p[i]);
-    return r;
-  }
-  static void store(float* p, R v) { store_n(p, v, L); }
-  static void store_n(float* p, R v, int n) {
-    for (int i = 0; i < n; ++i) p[i] = v.v[i];
-  }
-  static R add(R a, R b) {
-    for (int i = 0; i < L; ++i) a.v[i] = a.v[i] + b.v[i];
-    return a;
-  }
-  static R mul(R a, R b) {
-    for (int i = 0; i < L; ++i) a.v[i] = a.v[i] * b.v[i];
-    return a;
-  }
-  static R div(R a, R b) {
-    for (int i = 0; i < L; ++i) a.v[i] = a.v[i] / b.v[i];
-    return a;
-  }
-  static R max(R a, R b) {
-    for (int i = 0; i < L; ++i) a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
-    return a;
-  }
-  // a*b+c with two roundings (no FMA contraction in ISO C++ mode).
-  static R fma(R a, R b, R c) {
-    for (int i = 0; i < L; ++i) c.v[i] = a.v[i] * b.v[i] + c.v[i];
-    return c;
-  }
-  static float hsum(R a) {
-    return ((a.v[0] + a.v[4]) + (a.v[2] + a.v[6])) + ((a.v[1] + a.v[5]) + (a.v[3] + a.v[7]));
-  }
-  static float hmax(R a) {
-    float m = a.v[0];
-    for (int i = 1; i < L; ++i) m = a.v[i] > m ? a.v[i] : m;
-    return m;
-  }
-  static R exp(R a) {
-    for (int i = 0; i < L; ++i) a.v[i] = std::exp(a.v[i]);
-    return a;
-  }
 };
 
 }  // namespace
