@@ -9,6 +9,7 @@
 #include "io/npy.h"
 #include "kernels/mla_attn.h"
 #include "kernels/ops.h"
+#include "model/mla_prefill.h"
 #include "model/scratch.h"
 
 namespace dsv3 {
@@ -181,57 +182,12 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
   if (!dump_prefix.empty()) dump(dump_prefix, "q", q, {R, H, dqk});
   if (!dump_prefix.empty()) dump(dump_prefix, "c_kv_k_pe", kv, {R, W});
 
-  const float scale = float(c.softmax_scale());
   float* o = scratch_floats(Scratch::kMlaO, size_t(R * H * dv));  // per head, [R, H * d_v]
   if (absorbed) {
     absorbed_attention(c, w, layer, q, R, seqs, o, pool);
   } else {
-    // Latent rows of every sequence's cache, [T, W] each (c_kv | k_pe).
-    std::vector<std::vector<float>> scratch(seqs.size());
-    std::vector<const float*> lats(seqs.size());
-    for (size_t q_i = 0; q_i < seqs.size(); ++q_i)
-      lats[q_i] = seqs[q_i].cache->rows_f32(layer, seqs[q_i].start + seqs[q_i].n, scratch[q_i]);
-    // Work items: (sequence, head) pairs, split over threads; each output row of o depends only
-    // on its own item, so the split never changes results.
-    const int64_t n_items = int64_t(seqs.size()) * H;
-    int64_t work = 0;  // multiply-adds of the attention loops; small work runs on the caller
-    for (const SeqRows& sq : seqs) work += sq.n * (sq.start + sq.n) * H * (dn + dr + dv);
-    ThreadPool* attn_pool = work < (int64_t(1) << 16) ? nullptr : pool;
-    // Decompress k_nope and v for every cached token of every sequence: kvb [T, H * (dn + dv)].
-    std::vector<std::vector<float>> kvb(seqs.size());
-    for (size_t q_i = 0; q_i < seqs.size(); ++q_i) {
-      const int64_t T = seqs[q_i].start + seqs[q_i].n;
-      std::vector<float> ckv(size_t(T * r));
-      for (int64_t t = 0; t < T; ++t)
-        std::copy(lats[q_i] + t * W, lats[q_i] + t * W + r, ckv.begin() + t * r);
-      kvb[q_i].resize(size_t(T * H * (dn + dv)));
-      kernels::matmul(ckv.data(), T, w.kv_b_proj, kvb[q_i].data(), pool);
-    }
-    parallel_for(attn_pool, n_items, [&](int64_t i0, int64_t i1) {
-      std::vector<float> p;
-      for (int64_t item = i0; item < i1; ++item) {
-        const SeqRows& sq = seqs[size_t(item / H)];
-        const int64_t h = item % H;
-        const float* lat = lats[size_t(item / H)];
-        const float* kb = kvb[size_t(item / H)].data();
-        p.resize(size_t(sq.start + sq.n));
-        for (int64_t i = 0; i < sq.n; ++i) {
-          const int64_t s = sq.row0 + i, n = sq.start + i + 1;  // causal: t <= position
-          const float* qh = q + (s * H + h) * dqk;
-          for (int64_t t = 0; t < n; ++t) {
-            const float* kh = kb + (t * H + h) * (dn + dv);
-            p[size_t(t)] = (kernels::dot(qh, kh, dn) + kernels::dot(qh + dn, lat + t * W + r, dr)) * scale;
-          }
-          kernels::softmax(p.data(), n);
-          float* oh = o + (s * H + h) * dv;
-          std::fill(oh, oh + dv, 0.f);
-          for (int64_t t = 0; t < n; ++t) {
-            const float* vh = kb + (t * H + h) * (dn + dv) + dn;
-            for (int64_t j = 0; j < dv; ++j) oh[j] += p[size_t(t)] * vh[j];
-          }
-        }
-      }
-    });
+    // Naive form: K/V decompressed per head, scores and values as blocked matmuls.
+    mla_prefill_attention(c, w, layer, q, seqs, o, pool);
   }
   if (!dump_prefix.empty()) dump(dump_prefix, "attn_heads", o, {R, H, dv});
   kernels::matmul(o, R, w.o_proj, out, pool);
