@@ -141,15 +141,28 @@ TEST(GgufQuantKernels, ReferenceIsTheDequantisedProductUpToActivationRounding) {
       weight_row(W, n, wrow.data());  // == dequantize_row_ref of the row (checked below)
       for (int64_t m = 0; m < M; ++m) {
         const float* xr = x.data() + m * K;
+        // Activation rounding as gguf_quants.h describes it (ggml's q8_0 / q8_1 per 32-block
+        // with an fp16 scale, q8_K per 256-block with an fp32 scale): per value |x - xq dx| <=
+        // dx / 2, plus 127 dx 2^-11 for the fp16 scale; a Q4_1 block adds |m| |sx - dx S| <=
+        // |m| |S| dx 2^-10 <= |m| 32 * 127 dx 2^-10 (sx, dx each fp16-rounded).
+        const bool kq = dtype_block_elems(t) == 256;
+        const int64_t qb = kq ? 256 : 32;
+        const uint8_t* wr = wb.data() + size_t(n) * dtype_row_bytes(t, K);
         double exact = 0, bound = 0, mag = 0;
-        for (int64_t b = 0; b < K / 32; ++b) {
+        for (int64_t b = 0; b < K / qb; ++b) {
           float amax = 0;
-          for (int k = 0; k < 32; ++k) amax = std::max(amax, std::fabs(xr[b * 32 + k]));
+          for (int k = 0; k < qb; ++k) amax = std::max(amax, std::fabs(xr[b * qb + k]));
           const double dx = amax / 127.0;
-          for (int64_t k = b * 32; k < b * 32 + 32; ++k) {
+          const double per = dx / 2 + (kq ? 0.0 : 127.0 * dx / 2048.0);
+          for (int64_t k = b * qb; k < b * qb + qb; ++k) {
             exact += double(xr[k]) * wrow[size_t(k)];
-            bound += dx / 2 * std::fabs(wrow[size_t(k)]);
+            bound += per * std::fabs(wrow[size_t(k)]);
             mag += std::fabs(wrow[size_t(k)]) * (std::fabs(xr[k]) + dx);
+          }
+          if (t == DType::Q4_1) {
+            uint16_t mh;
+            std::memcpy(&mh, wr + 20 * b + 2, 2);
+            bound += std::fabs(f16_to_f32(mh)) * 32 * 127 * dx / 1024.0;
           }
         }
         const double err = std::fabs(y[size_t(m * N + n)] - exact);

@@ -17,10 +17,6 @@ struct GgufTable {
   // Smallest M for which `rows` wants xa's transposed 16-row groups (pack_acts16) and uses
   // its packed path (0: never). Same results either way.
   int64_t packed_min_m = 0;
-  // Activation quantisation of nb 32-blocks of x, exactly as quantize_acts_q8 (null: use it):
-  // q [32 nb], d32 [nb], d16 [2 nb], s32 [nb], s16 [2 nb].
-  void (*quant_blocks)(const float* x, int64_t nb, int8_t* q, float* d32, float* d16,
-                       int32_t* s32, int32_t* s16) = nullptr;
 };
 
 // Weight rows decoded together (their codes reused across the rows of x).

@@ -15,10 +15,11 @@
 //   codes_q4k / codes_q5k / codes_q6k: one super-block's 256 codes (GgufCodesGeneric has loops);
 //   dots(codes, xq, K, G, wide, out): out[b] = sum_{k < G} codes[bG + k] * xq[bG + k] (exact
 //     int32; `wide`: codes may exceed 63, as for Q8_0).
-//   accumulate(raw, S, shift, ws, wm, dx, nb) -> y.
+//   accumulate(raw, S, shift, ws, wm, sx, dx, nb) -> y (sx: Q4_1's q8_1 sums, the min term is
+//     then fma(wm, sx) instead of fma(wm * dx, float(S))).
 //   kFusedM1 / fused_ok(t) / fused_row(t, row, K, xr, ws, wm, raw): M = 1 row product that
 //     decodes in registers, with the same integers and accumulate() (same result);
-//   kPacked16: whether packed16(codes, ws, wm, G, shift, xa, mb, K, out[16]) exists: the same
+//   kPacked16: whether packed16(codes, ws, wm, q81, G, shift, xa, mb, K, out[16]) exists: the same
 //     outputs for the 16 activation rows of group mb of xa's transposed copy, one row per lane
 //     (integer block sums with 4-byte broadcasts of the codes; the 16 block-lane accumulators
 //     of the formula are 16 registers, reduced by the same tree).
@@ -199,8 +200,8 @@ void gguf_rows(const Q8Acts& xa, const uint8_t* W, DType wt, size_t row_bytes, i
         for (int64_t mb = 0; mb < xa.M16 / 16; ++mb)
           for (int64_t r = r0; r < r1; ++r) {
             V::packed16(codes + (r - r0) * K, ws + (r - r0) * stride16,
-                        L.has_min ? wm + (r - r0) * stride16 : nullptr, L.G, L.shift, xa, mb, K,
-                        out);
+                        L.has_min ? wm + (r - r0) * stride16 : nullptr, wt == DType::Q4_1, L.G,
+                        L.shift, xa, mb, K, out);
             for (int64_t i = 0; i < 16 && mb * 16 + i < xa.M; ++i) y[(mb * 16 + i) * N + r] = out[i];
           }
         continue;
@@ -213,7 +214,8 @@ void gguf_rows(const Q8Acts& xa, const uint8_t* W, DType wt, size_t row_bytes, i
       for (int64_t r = r0; r < r1; ++r) {
         V::dots(codes + (r - r0) * K, xr.q, K, L.G, L.wide, raw);
         y[m * N + r] = V::accumulate(raw, S, L.shift, ws + (r - r0) * stride16,
-                                     L.has_min ? wm + (r - r0) * stride16 : nullptr, dx, nb);
+                                     L.has_min ? wm + (r - r0) * stride16 : nullptr,
+                                     wt == DType::Q4_1 ? xr.sx32 : nullptr, dx, nb);
       }
     }
   }

@@ -19,28 +19,36 @@
 //        (low nibble for g < 2, high for g >= 2) and high 2 bits (qh[32h + l] >> 2g) & 3;
 //        w = (d * scales[v / 16]) * (q - 32)
 //
-// Matrix products (matmul_gguf, used by kernels::matmul for these dtypes): like llama.cpp,
-// the activations are quantised to 8 bits per 32-block and the products are integer dot
-// products. Exactly:
-//   x row -> per 32-block b: dx_b = max|x| / 127 (fp32), xq_k = round_half_even(x_k / dx_b)
-//            (computed as x_k * (1 / dx_b), clamped to [-127, 127]; 0 for an all-zero block),
-//            S_b = sum of xq over the block, S16_j the sum over 16-value halves.
+// Matrix products (matmul_gguf, used by kernels::matmul for these dtypes): like llama.cpp's CPU
+// path, the activations are quantised to 8 bits in the format ggml pairs with the weight type
+// (its vec_dot_type), and the products are integer dot products. Exactly:
+//   Q8_0, Q4_0, Q4_1 -> ggml's q8_0 / q8_1 (x86 build): per 32-block b, amax = max|x|,
+//            dx_b = f16(amax / 127) (the scale as stored in fp16), xq_k = round_half_even(x_k *
+//            (127 / amax)) (0 for an all-zero block; clamped to [-127, 127]), S_b = sum of xq,
+//            and for q8_1 sx_b = f16(float(S_b) * (amax / 127)) (ggml's s = d * sum, fp16).
+//   Q4_K, Q5_K, Q6_K -> ggml's q8_K: per 256-block, v = the first x of largest |x|, iscale =
+//            -127 / v, xq_k = min(127, round_half_even(iscale * x_k)), dx = 1 / iscale (fp32;
+//            0 and xq = 0 for an all-zero block); every 32- and 16-sub-block of it has that dx,
+//            S the sum of its xq (ggml's bsums).
 //   y[m, n] = tree16(acc), acc[16] lanes of fp32 starting at +0; for every block b of row n,
 //            in increasing b, with lane = b % 16 and I_b the exact integer sum_k q_k * xq_k of
 //            the block's integer codes q_k (Q4_0: nib - 8; Q8_0: q; Q4_1/Q4_K/Q5_K: the
 //            unsigned code; Q6_K: q - 32):
 //     Q8_0, Q4_0:  acc[lane] = fma(d_b * dx_b, float(I_b), acc[lane])
 //     Q4_1:        acc[lane] = fma(d_b * dx_b, float(I_b), acc[lane]);
-//                  acc[lane] = fma(m_b * dx_b, float(S_b), acc[lane])
+//                  acc[lane] = fma(m_b, sx_b, acc[lane])          (ggml: m * s)
 //     Q4_K, Q5_K (b = 32-value sub-block):  acc[lane] = fma((d * sc_b) * dx_b, float(I_b), acc[lane]);
 //                  acc[lane] = fma(-(dmin * m_b) * dx_b, float(S_b), acc[lane])
-//     Q6_K (b = 16-value sub-block, dx of its 32-block):  acc[lane] = fma((d * sc_b) * dx, float(I_b), acc[lane])
+//     Q6_K (b = 16-value sub-block):  acc[lane] = fma((d * sc_b) * dx, float(I_b), acc[lane])
 //   tree16(a) = ((s[0] + s[2]) + (s[1] + s[3])) with s[i] = (a[i] + a[i+8]) + (a[i+4] + a[i+12]),
 //   i.e. pairwise halving: a[i] + a[i+8], then + [i+4], then + [i+2], then + [i+1].
+// So the activation bytes and scales are ggml's, bit for bit; per block the integers are
+// ggml's and the fp32 products equal ggml's up to the order of fp32 roundings (ggml sums the
+// K-quant sub-blocks of a super-block as integers first and keeps its own lane order).
 // The AVX-512 (VNNI), AVX2 and portable paths and matmul_gguf_ref all compute exactly this, so
 // they agree bit for bit, for any thread count. Against the fp32 product with dequantised
-// weights the only extra error is the activation rounding: |y - x.w| <= sum_b dx_b / 2 *
-// sum_{k in b} |w_k| (+ fp32 rounding).
+// weights the extra error is the activation rounding: per value <= dx/2 (+ the fp16 rounding
+// of dx, <= 127 * 2^-11 dx, for q8_0/q8_1; + |m_b| * 2^-10 |sx_b| per Q4_1 block).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -54,13 +62,14 @@ namespace dsv3::kernels {
 // as fp32, computed as ggml / gguf-py do (fp32 products in the order of the formulas above).
 void dequantize_row_ref(DType t, const void* src, int64_t n, float* out);
 
-// One activation row quantised to 8 bits per 32-block (see above). K a multiple of 32.
+// One activation row quantised to 8 bits (see above). K a multiple of 32.
 struct Q8Row {
   const int8_t* q;     // [K]
   const float* d32;    // [K/32] dx_b
   const float* d16;    // [K/16] dx of the 32-block holding each 16-value half
   const int32_t* s32;  // [K/32] S_b
   const int32_t* s16;  // [K/16] S16_j
+  const float* sx32;   // [K/32] sx_b (q8_1, for Q4_1 weights; else unset)
 };
 // Owns M quantised rows of length K.
 struct Q8Acts {
@@ -68,6 +77,7 @@ struct Q8Acts {
   std::vector<int8_t> q;
   std::vector<float> d32, d16;
   std::vector<int32_t> s32, s16;
+  std::vector<float> sx32;
   // Optional transposed copy for the packed prefill path (pack_acts16): rows in groups of 16
   // (the last group zero-padded), qt [M16/16][K/4][16][4], d32t / s32t [M16/16][K/32][16],
   // s16t [M16/16][K/16][16].
@@ -75,13 +85,17 @@ struct Q8Acts {
   std::vector<int8_t> qt;
   std::vector<float> d32t;
   std::vector<int32_t> s32t, s16t;
+  std::vector<float> sx32t;  // [M16/16][K/32][16]
   Q8Row row(int64_t m) const {
     return {q.data() + m * K, d32.data() + m * (K / 32), d16.data() + m * (K / 16),
-            s32.data() + m * (K / 32), s16.data() + m * (K / 16)};
+            s32.data() + m * (K / 32), s16.data() + m * (K / 16),
+            sx32.data() + m * (K / 32)};
   }
 };
-// Quantises x [M, K] (K % 32 == 0, else dsv3::Error) into `out` (reusing its storage).
-void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* out);
+// Quantises x [M, K] into `out` (reusing its storage) as ggml does for products with weights of
+// block type wt (see above): q8_0/q8_1 per 32-block for Q8_0/Q4_0/Q4_1 (K % 32 == 0), q8_K per
+// 256-block for the K-quants (K % 256 == 0); else dsv3::Error.
+void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* out, DType wt);
 // Fills the transposed 16-row groups of `a` (same values, another layout).
 void pack_acts16(Q8Acts* a);
 

@@ -140,8 +140,18 @@ void dequantize_row_ref(DType t, const void* src, int64_t n, float* out) {
   }
 }
 
-void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* a) {
-  DSV3_CHECK(K % 32 == 0, "quantize_acts_q8: row length ", K, " is not a multiple of 32");
+namespace {
+float round_f16(float f) { return f16_to_f32(f32_to_f16(f)); }
+// round half even with a clamp to [-127, 127] first (fmin/fmax send NaN to a bound), as the
+// SIMD conversions in the default rounding mode.
+int8_t q8_round(float v) { return int8_t(std::nearbyint(std::fmax(-127.0f, std::fmin(127.0f, v)))); }
+}  // namespace
+
+void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* a, DType wt) {
+  DSV3_CHECK(dtype_is_block(wt), "quantize_acts_q8: ", dtype_name(wt), " is not a ggml block type");
+  const bool kq = dtype_block_elems(wt) == 256;  // K-quants: ggml's q8_K
+  DSV3_CHECK(K % (kq ? 256 : 32) == 0, "quantize_acts_q8: row length ", K,
+             " is not a multiple of ", kq ? 256 : 32, " (", dtype_name(wt), ")");
   a->M = M;
   a->K = K;
   a->q.resize(size_t(M * K));
@@ -149,26 +159,55 @@ void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* a) {
   a->d16.resize(size_t(M * K / 16));
   a->s32.resize(size_t(M * K / 32));
   a->s16.resize(size_t(M * K / 16));
+  a->sx32.resize(size_t(M * K / 32));
+  if (kq) {
+    for (int64_t b = 0; b < M * K / 256; ++b) {
+      const float* xb = x + b * 256;
+      float amax = 0.0f, vmax = 0.0f;
+      for (int k = 0; k < 256; ++k) {
+        const float ax = std::fabs(xb[k]);
+        if (ax > amax) {
+          amax = ax;
+          vmax = xb[k];
+        }
+      }
+      const float iscale = amax != 0.0f ? -127.0f / vmax : 0.0f;
+      const float d = amax != 0.0f ? 1.0f / iscale : 0.0f;
+      int8_t* q = a->q.data() + b * 256;
+      for (int k = 0; k < 256; ++k) q[k] = q8_round(iscale * xb[k]);
+      for (int j = 0; j < 16; ++j) {
+        int32_t s = 0;
+        for (int k = 0; k < 16; ++k) s += q[16 * j + k];
+        a->s16[size_t(16 * b + j)] = s;
+        a->d16[size_t(16 * b + j)] = d;
+      }
+      for (int j = 0; j < 8; ++j) {
+        a->s32[size_t(8 * b + j)] = a->s16[size_t(16 * b + 2 * j)] + a->s16[size_t(16 * b + 2 * j + 1)];
+        a->d32[size_t(8 * b + j)] = d;
+        a->sx32[size_t(8 * b + j)] = 0.0f;
+      }
+    }
+    return;
+  }
   for (int64_t b = 0; b < M * K / 32; ++b) {
     const float* xb = x + b * 32;
     float amax = 0.0f;
     for (int k = 0; k < 32; ++k) amax = std::max(amax, std::fabs(xb[k]));
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     int32_t s[2] = {0, 0};
     for (int k = 0; k < 32; ++k) {
-      // fmin/fmax clamp (and map NaN to a bound) before the conversion; nearbyint is
-      // round-half-even in the default rounding mode, like the SIMD conversions.
-      const float v = std::fmax(-127.0f, std::fmin(127.0f, xb[k] * id));
-      const int8_t q = int8_t(std::nearbyint(v));
+      const int8_t q = q8_round(xb[k] * id);
       a->q[size_t(b * 32 + k)] = q;
       s[k / 16] += q;
     }
-    a->d32[size_t(b)] = d;
-    a->d16[size_t(2 * b)] = a->d16[size_t(2 * b + 1)] = d;
+    const float dh = round_f16(d);
+    a->d32[size_t(b)] = dh;
+    a->d16[size_t(2 * b)] = a->d16[size_t(2 * b + 1)] = dh;
     a->s32[size_t(b)] = s[0] + s[1];
     a->s16[size_t(2 * b)] = s[0];
     a->s16[size_t(2 * b + 1)] = s[1];
+    a->sx32[size_t(b)] = round_f16(float(s[0] + s[1]) * d);
   }
 }
 
@@ -179,6 +218,7 @@ void pack_acts16(Q8Acts* a) {
   a->d32t.assign(size_t(MB * (K / 32) * 16), 0.0f);
   a->s32t.assign(size_t(MB * (K / 32) * 16), 0);
   a->s16t.assign(size_t(MB * (K / 16) * 16), 0);
+  a->sx32t.assign(size_t(MB * (K / 32) * 16), 0.0f);
   for (int64_t m = 0; m < M; ++m) {
     const int64_t mb = m / 16, i = m % 16;
     for (int64_t k4 = 0; k4 < K / 4; ++k4)
@@ -186,6 +226,7 @@ void pack_acts16(Q8Acts* a) {
     for (int64_t b = 0; b < K / 32; ++b) {
       a->d32t[size_t((mb * (K / 32) + b) * 16 + i)] = a->d32[size_t(m * (K / 32) + b)];
       a->s32t[size_t((mb * (K / 32) + b) * 16 + i)] = a->s32[size_t(m * (K / 32) + b)];
+      a->sx32t[size_t((mb * (K / 32) + b) * 16 + i)] = a->sx32[size_t(m * (K / 32) + b)];
     }
     for (int64_t b = 0; b < K / 16; ++b)
       a->s16t[size_t((mb * (K / 16) + b) * 16 + i)] = a->s16[size_t(m * (K / 16) + b)];
@@ -197,7 +238,7 @@ void matmul_gguf_ref(const float* x, int64_t M, const TensorView& W, float* y) {
   const int64_t N = W.rows(), K = W.cols(), be = dtype_block_elems(W.dtype);
   const size_t row_bytes = dtype_row_bytes(W.dtype, K);
   Q8Acts a;
-  quantize_acts_q8(x, M, K, &a);
+  quantize_acts_q8(x, M, K, &a, W.dtype);
   Unpacked u;
   for (int64_t m = 0; m < M; ++m) {
     const Q8Row xr = a.row(m);
@@ -214,7 +255,10 @@ void matmul_gguf_ref(const float* x, int64_t M, const TensorView& W, float* y) {
           const float dx = xr.d32[k0 / 32];
           float& lane = acc[sb % 16];
           lane = std::fma(u.ws[j] * dx, float(I), lane);
-          if (u.has_min) lane = std::fma(u.wm[j] * dx, float(xr.s32[k0 / 32]), lane);
+          if (W.dtype == DType::Q4_1)
+            lane = std::fma(u.wm[j], xr.sx32[k0 / 32], lane);
+          else if (u.has_min)
+            lane = std::fma(u.wm[j] * dx, float(xr.s32[k0 / 32]), lane);
         }
       }
       float s[4];

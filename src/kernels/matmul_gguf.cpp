@@ -1,5 +1,5 @@
 // Entry points of the ggml block-type matmul (gguf_quants.h): argument checks, activation
-// quantisation, ISA dispatch (AVX-512 needs VNNI here, else AVX2) and the row split over the pool.
+// quantisation (scalar, ggml's q8_0 / q8_1 / q8_K), ISA dispatch (AVX-512 needs VNNI here, else AVX2) and the row split over the pool.
 #include <cstdlib>
 #include <vector>
 
@@ -69,23 +69,7 @@ void matmul_gguf(const float* x, int64_t M, const TensorView& W, float* y, Threa
   if (M * N * K < (int64_t(1) << 16)) pool = nullptr;  // too small for a hand-off
   thread_local Q8Acts xa_buf;  // reused across calls by this (calling) thread
   const detail::GgufTable& t = table();
-  if (t.quant_blocks) {
-    Q8Acts& a = xa_buf;
-    a.M = M;
-    a.K = K;
-    a.q.resize(size_t(M * K));
-    a.d32.resize(size_t(M * K / 32));
-    a.d16.resize(size_t(M * K / 16));
-    a.s32.resize(size_t(M * K / 32));
-    a.s16.resize(size_t(M * K / 16));
-    const int64_t kb = K / 32;  // rows split over the pool; each block is independent
-    parallel_for(M > 1 ? pool : nullptr, M, [&](int64_t m0, int64_t m1) {
-      t.quant_blocks(x + m0 * K, (m1 - m0) * kb, a.q.data() + m0 * K, a.d32.data() + m0 * kb,
-                     a.d16.data() + 2 * m0 * kb, a.s32.data() + m0 * kb, a.s16.data() + 2 * m0 * kb);
-    });
-  } else {
-    quantize_acts_q8(x, M, K, &xa_buf);
-  }
+  quantize_acts_q8(x, M, K, &xa_buf, W.dtype);  // ggml's vec_dot_type for W.dtype
   xa_buf.M16 = 0;
   if (t.packed_min_m > 0 && M >= t.packed_min_m) pack_acts16(&xa_buf);
   const Q8Acts& xa = xa_buf;  // named reference: pool threads must see this thread's buffer

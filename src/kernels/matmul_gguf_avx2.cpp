@@ -15,12 +15,7 @@ namespace {
 
 struct VAvx2 : GgufCodesGeneric<VAvx2> {
   static constexpr bool kPacked16 = false;
-  static constexpr bool kFusedM1 = false;
-  static bool fused_ok(DType) { return false; }
-  static float fused_row(DType, const uint8_t*, int64_t, const Q8Row&, float*, float*, int32_t*) {
-    return 0.0f;
-  }
-  static void packed16(const uint8_t*, const float*, const float*, int, int, const Q8Acts&,
+  static void packed16(const uint8_t*, const float*, const float*, bool, int, int, const Q8Acts&,
                        int64_t, int64_t, float*) {}
   static float half(const uint8_t* p) {
     uint16_t h;
@@ -96,33 +91,97 @@ struct VAvx2 : GgufCodesGeneric<VAvx2> {
   // One group of 8 blocks into acc (masked loads give zeros past nb: fma(0, 0, acc) = acc,
   // since a lane that starts at +0 can never become -0).
   static __m256 group(__m256 acc, const int32_t* raw, const int32_t* S, int shift,
-                      const float* ws, const float* wm, const float* dx, int64_t n) {
+                      const float* ws, const float* wm, const float* sx, const float* dx,
+                      int64_t n) {
     const __m256i m = lane_mask(n);
     __m256i I = _mm256_maskload_epi32(raw, m);
     const __m256i s = _mm256_maskload_epi32(S, m);
     if (shift) I = _mm256_sub_epi32(I, _mm256_sll_epi32(s, _mm_cvtsi32_si128(shift)));
     const __m256 d = _mm256_maskload_ps(dx, m);
     acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_maskload_ps(ws, m), d), _mm256_cvtepi32_ps(I), acc);
-    if (wm)
+    if (sx)
+      acc = _mm256_fmadd_ps(_mm256_maskload_ps(wm, m), _mm256_maskload_ps(sx, m), acc);
+    else if (wm)
       acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_maskload_ps(wm, m), d), _mm256_cvtepi32_ps(s), acc);
     return acc;
   }
   static float accumulate(const int32_t* raw, const int32_t* S, int shift, const float* ws,
-                          const float* wm, const float* dx, int64_t nb) {
+                          const float* wm, const float* sx, const float* dx, int64_t nb) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b += 16) {
       const int64_t n = nb - b;
-      acc0 = group(acc0, raw + b, S + b, shift, ws + b, wm ? wm + b : nullptr, dx + b,
-                   n < 8 ? n : 8);
+      acc0 = group(acc0, raw + b, S + b, shift, ws + b, wm ? wm + b : nullptr,
+                   sx ? sx + b : nullptr, dx + b, n < 8 ? n : 8);
       if (n > 8)
         acc1 = group(acc1, raw + b + 8, S + b + 8, shift, ws + b + 8, wm ? wm + b + 8 : nullptr,
-                     dx + b + 8, n - 8 < 8 ? n - 8 : 8);
+                     sx ? sx + b + 8 : nullptr, dx + b + 8, n - 8 < 8 ? n - 8 : 8);
     }
+    return reduce16(acc0, acc1);
+  }
+  // tree16 of gguf_quants.h: acc0 holds lanes 0..7, acc1 lanes 8..15.
+  static float reduce16(__m256 acc0, __m256 acc1) {
     const __m256 a = _mm256_add_ps(acc0, acc1);  // lanes i + (i + 8)
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     t = _mm_add_ps(t, _mm_movehl_ps(t, t));
     t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
     return _mm_cvtss_f32(t);
+  }
+
+  // M = 1 with a Q8_0 / Q4_0 / Q4_1 weight (decode): each block's codes go from the weight
+  // bytes straight into the dots (no scratch row, no separate accumulate pass), 8 blocks at a
+  // time: 8 dot registers -> the 8 block integers by the hadd tree of dots(), then the fp32
+  // formula on those 8 lanes. Same integers, same multipliers, same lanes (b % 16) and tree
+  // as accumulate(), so the same result.
+  static constexpr bool kFusedM1 = true;
+  static bool fused_ok(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
+  // Signed integer dot of one block (Q8_0: int8 weights by |w| x sign(x, w), pair sums
+  // <= 2 * 128 * 127, no saturation) or raw code dot (Q4_x: nibbles), 8 int32 lanes.
+  static __m256i block_dot(DType t, const uint8_t* b, const int8_t* x) {
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+    if (t == DType::Q8_0) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
+      return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w)),
+                               _mm256_set1_epi16(1));
+    }
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + (t == DType::Q4_1 ? 4 : 2)));
+    const __m128i m4 = _mm_set1_epi8(15);
+    const __m256i c = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(c, xv), _mm256_set1_epi16(1));
+  }
+  static float fused_row(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr, float*, float*,
+                         int32_t*) {
+    const int64_t nb = K / 32;
+    const size_t bb = wt == DType::Q8_0 ? 34 : wt == DType::Q4_0 ? 18 : 20;
+    const bool q41 = wt == DType::Q4_1, q40 = wt == DType::Q4_0;
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+      const int64_t n = nb - b0 < 8 ? nb - b0 : 8;
+      __m256i a[8];
+      alignas(16) uint16_t hd[8] = {}, hm[8] = {};
+      for (int i = 0; i < 8; ++i) {
+        if (i < n) {
+          const uint8_t* b = p + size_t(b0 + i) * bb;
+          a[i] = block_dot(wt, b, xr.q + 32 * (b0 + i));
+          std::memcpy(&hd[i], b, 2);
+          if (q41) std::memcpy(&hm[i], b + 2, 2);
+        } else {
+          a[i] = _mm256_setzero_si256();
+        }
+      }
+      const __m256i lo = tree4(a[0], a[1], a[2], a[3]), hi = tree4(a[4], a[5], a[6], a[7]);
+      __m256i I = _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20),
+                                   _mm256_permute2x128_si256(lo, hi, 0x31));
+      const __m256i m = lane_mask(n);
+      if (q40) I = _mm256_sub_epi32(I, _mm256_slli_epi32(_mm256_maskload_epi32(xr.s32 + b0, m), 3));
+      const __m256 d = _mm256_maskload_ps(xr.d32 + b0, m);
+      const __m256 w = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hd)));
+      __m256& A = acc[(b0 / 8) & 1];
+      A = _mm256_fmadd_ps(_mm256_mul_ps(w, d), _mm256_cvtepi32_ps(I), A);
+      if (q41)
+        A = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hm))),
+                            _mm256_maskload_ps(xr.sx32 + b0, m), A);
+    }
+    return reduce16(acc[0], acc[1]);
   }
 };
 

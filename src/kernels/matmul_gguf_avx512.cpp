@@ -23,16 +23,17 @@ struct V512 {
   // 16 activation rows (lanes) x one weight row. For each G-block b: I (per lane) = sum over
   // groups of 4 codes of vpdpbusd(broadcast 4 codes, 4 values of each row), exact; then the
   // formula of gguf_quants.h with accumulator register b % 16, and the 16-register tree.
-  static void packed16(const uint8_t* c, const float* ws, const float* wm, int G, int shift,
-                       const Q8Acts& xa, int64_t mb, int64_t K, float* out) {
+  static void packed16(const uint8_t* c, const float* ws, const float* wm, bool q81, int G,
+                       int shift, const Q8Acts& xa, int64_t mb, int64_t K, float* out) {
     if (G == 32)
-      packed16_g<32>(c, ws, wm, shift, xa, mb, K, out);
+      packed16_g<32>(c, ws, wm, q81, shift, xa, mb, K, out);
     else
-      packed16_g<16>(c, ws, wm, shift, xa, mb, K, out);
+      packed16_g<16>(c, ws, wm, q81, shift, xa, mb, K, out);
   }
   template <int G>
-  static void packed16_g(const uint8_t* c, const float* ws, const float* wm, int shift,
+  static void packed16_g(const uint8_t* c, const float* ws, const float* wm, bool q81, int shift,
                          const Q8Acts& xa, int64_t mb, int64_t K, float* out) {
+    const float* sxt = q81 ? xa.sx32t.data() + mb * (K / 32) * 16 : nullptr;
     const int8_t* xt = xa.qt.data() + mb * K * 16;
     const float* dxt = xa.d32t.data() + mb * (K / 32) * 16;
     const int32_t* St = (G == 32 ? xa.s32t.data() + mb * (K / 32) * 16
@@ -64,7 +65,9 @@ struct V512 {
           const __m512 dx = _mm512_loadu_ps(dxt + (b * G / 32) * 16);
           acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(ws[b]), dx),
                                    _mm512_cvtepi32_ps(I), acc[j]);
-          if (wm)
+          if (sxt)
+            acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(wm[b]), _mm512_loadu_ps(sxt + b * 16), acc[j]);
+          else if (wm)
             acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(wm[b]), dx),
                                      _mm512_cvtepi32_ps(S), acc[j]);
         }
@@ -131,13 +134,102 @@ struct V512 {
     for (int ch = 0; ch < 4; ++ch) _mm512_storeu_si512(c + 64 * ch, z[ch]);
   }
 
-  // M = 1 with a K-quant weight: the codes of each super-block go straight from registers into
+  // M = 1: the codes of each super-block go straight from registers into
   // the dots (no scratch row); the per-block integers, multipliers and accumulate() are those
   // of the generic path, so the result is the same.
   static constexpr bool kFusedM1 = true;
-  static bool fused_ok(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K; }
+  static bool fused_ok(DType t) {  // every block type
+    return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1 || t == DType::Q4_K ||
+           t == DType::Q5_K || t == DType::Q6_K;
+  }
+  // Q8_0 / Q4_0 / Q4_1, M = 1: 8 blocks (256 values) at a time as four 64-code registers
+  // (two blocks each, value order) -> vpdpbusd -> tree -> the 8 block integers (raw code dots;
+  // Q8_0 codes q + 128, Q4_0 nibbles: minus S << shift as in accumulate), then the fp32 formula
+  // on those 8 lanes with lanes b % 16 and accumulate()'s tree. A last group of n < 8 blocks
+  // takes 256-bit dots per block. Same integers and fp32 operations as the generic path.
+  static __m512i q4_pair(const uint8_t* b0, const uint8_t* b1) {
+    const __m256i q = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b1)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(b0)));
+    const __m256i m4 = _mm256_set1_epi8(15);
+    const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                                         _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+    return _mm512_shuffle_i64x2(z, z, 0xd8);  // [lo0, lo1, hi0, hi1] -> [lo0, hi0, lo1, hi1]
+  }
+  static __m512i q8_pair(const uint8_t* b0, const uint8_t* b1) {
+    const __m512i z = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1)), 1);
+    return _mm512_xor_si512(z, _mm512_set1_epi8(char(0x80)));
+  }
+  static float fused_q0(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr) {
+    const int64_t nb = K / 32;
+    const bool q8 = wt == DType::Q8_0, q41 = wt == DType::Q4_1;
+    const size_t bb = q8 ? 34 : q41 ? 20 : 18, off = q41 ? 4 : 2;
+    const int shift = q8 ? 7 : q41 ? 0 : 3;
+    const __m512i even = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i odd = _mm512_setr_epi32(4, 12, 5, 13, 6, 14, 7, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+      const int64_t n = nb - b0 < 8 ? nb - b0 : 8;
+      const uint8_t* b = p + size_t(b0) * bb;
+      const int8_t* x = xr.q + 32 * b0;
+      alignas(16) uint16_t hd[8] = {}, hm[8] = {};
+      for (int i = 0; i < n; ++i) {
+        std::memcpy(&hd[i], b + size_t(i) * bb, 2);
+        if (q41) std::memcpy(&hm[i], b + size_t(i) * bb + 2, 2);
+      }
+      __m256i I;
+      if (n == 8) {
+        __m512i z[4];
+        for (int c = 0; c < 4; ++c)
+          z[c] = q8 ? q8_pair(b + (2 * c) * bb + off, b + (2 * c + 1) * bb + off)
+                    : q4_pair(b + (2 * c) * bb + off, b + (2 * c + 1) * bb + off);
+        const __m512i u = tree(dpz(z[0], x), dpz(z[1], x + 64), dpz(z[2], x + 128), dpz(z[3], x + 192));
+        I = _mm512_castsi512_si256(_mm512_add_epi32(_mm512_permutexvar_epi32(even, u),
+                                                    _mm512_permutexvar_epi32(odd, u)));
+      } else {
+        alignas(32) int32_t r[8] = {};
+        for (int i = 0; i < n; ++i) {
+          const uint8_t* bi = b + size_t(i) * bb + off;
+          __m256i c;
+          if (q8) {
+            c = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bi)),
+                                 _mm256_set1_epi8(char(0x80)));
+          } else {
+            const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bi));
+            const __m128i m4 = _mm_set1_epi8(15);
+            c = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+          }
+          const __m256i a = _mm256_dpbusd_epi32(
+              _mm256_setzero_si256(), c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * i)));
+          __m128i t = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+          t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+          t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+          r[i] = _mm_cvtsi128_si32(t);
+        }
+        I = _mm256_load_si256(reinterpret_cast<const __m256i*>(r));
+      }
+      const __mmask8 m = __mmask8((1u << n) - 1u);
+      if (shift)
+        I = _mm256_sub_epi32(I, _mm256_sll_epi32(_mm256_maskz_loadu_epi32(m, xr.s32 + b0),
+                                                 _mm_cvtsi32_si128(shift)));
+      const __m256 d = _mm256_maskz_loadu_ps(m, xr.d32 + b0);
+      const __m256 w = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hd)));
+      __m256& A = acc[(b0 / 8) & 1];
+      A = _mm256_fmadd_ps(_mm256_mul_ps(w, d), _mm256_cvtepi32_ps(I), A);
+      if (q41)
+        A = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hm))),
+                            _mm256_maskz_loadu_ps(m, xr.sx32 + b0), A);
+    }
+    const __m256 a = _mm256_add_ps(acc[0], acc[1]);  // accumulate()'s tree
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
+    return _mm_cvtss_f32(t);
+  }
   static float fused_row(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr, float* ws,
                          float* wm, int32_t* raw) {
+    if (wt == DType::Q8_0 || wt == DType::Q4_0 || wt == DType::Q4_1) return fused_q0(wt, p, K, xr);
     const int64_t nsb = K / 256;
     const __m512i idx16 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m512i even = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -152,7 +244,7 @@ struct V512 {
         const __m512i u = tree(dpz(z[0], x), dpz(z[1], x + 64), dpz(z[2], x + 128), dpz(z[3], x + 192));
         _mm512_storeu_si512(raw + 16 * i, _mm512_permutexvar_epi32(idx16, u));
       }
-      return accumulate(raw, xr.s16, 5, ws, nullptr, xr.d16, K / 16);
+      return accumulate(raw, xr.s16, 5, ws, nullptr, nullptr, xr.d16, K / 16);
     }
     const bool five = wt == DType::Q5_K;
     const int64_t bb = five ? 176 : 144;
@@ -170,7 +262,7 @@ struct V512 {
                                          _mm512_permutexvar_epi32(odd, u));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(raw + 8 * i), _mm512_castsi512_si256(s));
     }
-    return accumulate(raw, xr.s32, 0, ws, wm, xr.d32, K / 32);
+    return accumulate(raw, xr.s32, 0, ws, wm, nullptr, xr.d32, K / 32);
   }
   static __m512i dpz(__m512i c, const int8_t* x) {
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, _mm512_loadu_si512(x));
@@ -231,7 +323,7 @@ struct V512 {
     }
   }
   static float accumulate(const int32_t* raw, const int32_t* S, int shift, const float* ws,
-                          const float* wm, const float* dx, int64_t nb) {
+                          const float* wm, const float* sx, const float* dx, int64_t nb) {
     __m512 acc = _mm512_setzero_ps();
     const __m128i sh = _mm_cvtsi32_si128(shift);
     for (int64_t b = 0; b < nb; b += 16) {
@@ -243,7 +335,10 @@ struct V512 {
       const __m512 d = _mm512_maskz_loadu_ps(m, dx + b);
       acc = _mm512_mask3_fmadd_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, ws + b), d),
                                   _mm512_cvtepi32_ps(I), acc, m);
-      if (wm)
+      if (sx)
+        acc = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m, wm + b), _mm512_maskz_loadu_ps(m, sx + b),
+                                    acc, m);
+      else if (wm)
         acc = _mm512_mask3_fmadd_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, wm + b), d),
                                     _mm512_cvtepi32_ps(s), acc, m);
     }
@@ -255,46 +350,10 @@ struct V512 {
   }
 };
 
-// quantize_acts_q8 on 16 lanes: the same exact operations (|x| max, one division, one
-// reciprocal, one product, min/max clamp with NaN going to +127 as fmin/fmax do, round half
-// even), so the same bytes.
-void quant_blocks512(const float* x, int64_t nb, int8_t* q, float* d32, float* d16, int32_t* s32,
-                     int32_t* s16) {
-  const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
-  const __m512i absm = _mm512_set1_epi32(0x7fffffff);
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
-    const __m512 a0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x0), absm));
-    const __m512 a1 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x1), absm));
-    // max(|x|, acc) keeps acc when |x| is NaN, like std::max(acc, |x|)
-    __m512 m = _mm512_max_ps(a0, _mm512_setzero_ps());
-    m = _mm512_max_ps(a1, m);
-    float amax = 0.0f;
-    alignas(64) float mv[16];
-    _mm512_store_ps(mv, m);
-    for (int i = 0; i < 16; ++i) amax = mv[i] > amax ? mv[i] : amax;
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const __m512 idv = _mm512_set1_ps(id);
-    // min(v, 127) returns 127 for NaN v (second operand), then max(., -127)
-    const __m512 v0 = _mm512_max_ps(_mm512_min_ps(_mm512_mul_ps(x0, idv), hi), lo);
-    const __m512 v1 = _mm512_max_ps(_mm512_min_ps(_mm512_mul_ps(x1, idv), hi), lo);
-    const __m512i i0 = _mm512_cvtps_epi32(v0), i1 = _mm512_cvtps_epi32(v1);  // round half even
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm512_cvtepi32_epi8(i0));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm512_cvtepi32_epi8(i1));
-    const int32_t h0 = _mm512_reduce_add_epi32(i0), h1 = _mm512_reduce_add_epi32(i1);
-    d32[b] = d;
-    d16[2 * b] = d16[2 * b + 1] = d;
-    s32[b] = h0 + h1;
-    s16[2 * b] = h0;
-    s16[2 * b + 1] = h1;
-  }
-}
-
 }  // namespace
 
 const GgufTable& gguf_table_avx512() {
-  static const GgufTable t{&gguf_rows<V512>, 16, &quant_blocks512};
+  static const GgufTable t{&gguf_rows<V512>, 16};
   return t;
 }
 

@@ -17,7 +17,7 @@ struct VPortable : GgufCodesGeneric<VPortable> {
   static float fused_row(DType, const uint8_t*, int64_t, const Q8Row&, float*, float*, int32_t*) {
     return 0.0f;
   }
-  static void packed16(const uint8_t*, const float*, const float*, int, int, const Q8Acts&,
+  static void packed16(const uint8_t*, const float*, const float*, bool, int, int, const Q8Acts&,
                        int64_t, int64_t, float*) {}
   static float half(const uint8_t* p) {
     uint16_t h;
@@ -41,13 +41,16 @@ struct VPortable : GgufCodesGeneric<VPortable> {
     }
   }
   static float accumulate(const int32_t* raw, const int32_t* S, int shift, const float* ws,
-                          const float* wm, const float* dx, int64_t nb) {
+                          const float* wm, const float* sx, const float* dx, int64_t nb) {
     float acc[16] = {};
     for (int64_t b = 0; b < nb; ++b) {
       const int32_t I = shift ? raw[b] - S[b] * (int32_t(1) << shift) : raw[b];
       float& lane = acc[b % 16];
       lane = std::fma(ws[b] * dx[b], float(I), lane);
-      if (wm) lane = std::fma(wm[b] * dx[b], float(S[b]), lane);
+      if (sx)
+        lane = std::fma(wm[b], sx[b], lane);
+      else if (wm)
+        lane = std::fma(wm[b] * dx[b], float(S[b]), lane);
     }
     float s[4];
     for (int i = 0; i < 4; ++i) s[i] = (acc[i] + acc[i + 8]) + (acc[i + 4] + acc[i + 12]);
