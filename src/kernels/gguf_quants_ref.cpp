@@ -142,9 +142,14 @@ void dequantize_row_ref(DType t, const void* src, int64_t n, float* out) {
 
 namespace {
 float round_f16(float f) { return f16_to_f32(f32_to_f16(f)); }
-// round half even with a clamp to [-127, 127] first (fmin/fmax send NaN to a bound), as the
-// SIMD conversions in the default rounding mode.
-int8_t q8_round(float v) { return int8_t(std::nearbyint(std::fmax(-127.0f, std::fmin(127.0f, v)))); }
+// round half even with a clamp to [-127, 127] first (NaN goes to 127), as the SIMD conversions
+// in the default rounding mode.
+// (v + 1.5 * 2^23) - 1.5 * 2^23 is v rounded half-even for |v| <= 2^22, as ggml's nearest_int.
+int8_t q8_round(float v) {
+  v = v <= 127.0f ? v : 127.0f;  // NaN -> 127, like fmin(127, v)
+  v = v >= -127.0f ? v : -127.0f;
+  return int8_t(int((v + 12582912.0f) - 12582912.0f));
+}
 }  // namespace
 
 void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* a, DType wt) {

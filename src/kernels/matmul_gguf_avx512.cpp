@@ -161,67 +161,82 @@ struct V512 {
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1)), 1);
     return _mm512_xor_si512(z, _mm512_set1_epi8(char(0x80)));
   }
-  static float fused_q0(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr) {
-    const int64_t nb = K / 32;
-    const bool q8 = wt == DType::Q8_0, q41 = wt == DType::Q4_1;
-    const size_t bb = q8 ? 34 : q41 ? 20 : 18, off = q41 ? 4 : 2;
-    const int shift = q8 ? 7 : q41 ? 0 : 3;
+  // One group of n <= 8 blocks starting at block b0 into the 8-lane accumulator A.
+  template <DType T>
+  __attribute__((always_inline)) static inline __m256 group_q0(const uint8_t* p, const Q8Row& xr,
+                                                               int64_t b0, int64_t n, __m256 A) {
+    constexpr bool q8 = T == DType::Q8_0, q41 = T == DType::Q4_1;
+    constexpr size_t bb = q8 ? 34 : q41 ? 20 : 18, off = q41 ? 4 : 2;
+    constexpr int shift = q8 ? 7 : q41 ? 0 : 3;
+    const uint8_t* b = p + size_t(b0) * bb;
+    const int8_t* x = xr.q + 32 * b0;
+    // blocks i >= n (last group of a row): masked loads (no access past the row), codes and
+    // activations 0, so their integers are 0 and their lanes get fma(0, 0, acc) = acc.
+    const __mmask8 m = __mmask8((1u << n) - 1u);
     const __m512i even = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m512i odd = _mm512_setr_epi32(4, 12, 5, 13, 6, 14, 7, 15, 0, 0, 0, 0, 0, 0, 0, 0);
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
-      const int64_t n = nb - b0 < 8 ? nb - b0 : 8;
-      const uint8_t* b = p + size_t(b0) * bb;
-      const int8_t* x = xr.q + 32 * b0;
-      alignas(16) uint16_t hd[8] = {}, hm[8] = {};
-      for (int i = 0; i < n; ++i) {
-        std::memcpy(&hd[i], b + size_t(i) * bb, 2);
-        if (q41) std::memcpy(&hm[i], b + size_t(i) * bb + 2, 2);
-      }
-      __m256i I;
+    __m512i z[4], xv[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const uint8_t* c0 = b + (2 * c) * bb + off;
+      const uint8_t* c1 = c0 + bb;
       if (n == 8) {
-        __m512i z[4];
-        for (int c = 0; c < 4; ++c)
-          z[c] = q8 ? q8_pair(b + (2 * c) * bb + off, b + (2 * c + 1) * bb + off)
-                    : q4_pair(b + (2 * c) * bb + off, b + (2 * c + 1) * bb + off);
-        const __m512i u = tree(dpz(z[0], x), dpz(z[1], x + 64), dpz(z[2], x + 128), dpz(z[3], x + 192));
-        I = _mm512_castsi512_si256(_mm512_add_epi32(_mm512_permutexvar_epi32(even, u),
-                                                    _mm512_permutexvar_epi32(odd, u)));
+        z[c] = q8 ? q8_pair(c0, c1) : q4_pair(c0, c1);
+        xv[c] = _mm512_loadu_si512(x + 64 * c);
+      } else if (2 * c >= n) {  // no block of this pair in the row
+        z[c] = xv[c] = _mm512_setzero_si512();
       } else {
-        alignas(32) int32_t r[8] = {};
-        for (int i = 0; i < n; ++i) {
-          const uint8_t* bi = b + size_t(i) * bb + off;
-          __m256i c;
-          if (q8) {
-            c = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bi)),
-                                 _mm256_set1_epi8(char(0x80)));
-          } else {
-            const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bi));
-            const __m128i m4 = _mm_set1_epi8(15);
-            c = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
-          }
-          const __m256i a = _mm256_dpbusd_epi32(
-              _mm256_setzero_si256(), c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * i)));
-          __m128i t = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-          t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
-          t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
-          r[i] = _mm_cvtsi128_si32(t);
+        const bool v0 = true, v1 = 2 * c + 1 < n;
+        if (q8) {
+          const __m512i w = _mm512_inserti64x4(
+              _mm512_castsi256_si512(_mm256_maskz_loadu_epi8(v0 ? ~0u : 0u, c0)),
+              _mm256_maskz_loadu_epi8(v1 ? ~0u : 0u, c1), 1);
+          z[c] = _mm512_xor_si512(w, _mm512_set1_epi8(char(0x80)));
+        } else {
+          const __m256i q = _mm256_set_m128i(_mm_maskz_loadu_epi8(v1 ? 0xffff : 0, c1),
+                                             _mm_maskz_loadu_epi8(v0 ? 0xffff : 0, c0));
+          const __m256i m4 = _mm256_set1_epi8(15);
+          const __m512i t = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                                               _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+          z[c] = _mm512_shuffle_i64x2(t, t, 0xd8);
         }
-        I = _mm256_load_si256(reinterpret_cast<const __m256i*>(r));
+        const __mmask64 xm = (v0 ? 0xffffffffull : 0ull) | (v1 ? 0xffffffff00000000ull : 0ull);
+        xv[c] = _mm512_maskz_loadu_epi8(xm, x + 64 * c);
       }
-      const __mmask8 m = __mmask8((1u << n) - 1u);
-      if (shift)
-        I = _mm256_sub_epi32(I, _mm256_sll_epi32(_mm256_maskz_loadu_epi32(m, xr.s32 + b0),
-                                                 _mm_cvtsi32_si128(shift)));
-      const __m256 d = _mm256_maskz_loadu_ps(m, xr.d32 + b0);
-      const __m256 w = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hd)));
-      __m256& A = acc[(b0 / 8) & 1];
-      A = _mm256_fmadd_ps(_mm256_mul_ps(w, d), _mm256_cvtepi32_ps(I), A);
-      if (q41)
-        A = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hm))),
-                            _mm256_maskz_loadu_ps(m, xr.sx32 + b0), A);
     }
-    const __m256 a = _mm256_add_ps(acc[0], acc[1]);  // accumulate()'s tree
+    const __m512i u = tree(_mm512_dpbusd_epi32(_mm512_setzero_si512(), z[0], xv[0]),
+                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), z[1], xv[1]),
+                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), z[2], xv[2]),
+                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), z[3], xv[3]));
+    __m256i I = _mm512_castsi512_si256(_mm512_add_epi32(_mm512_permutexvar_epi32(even, u),
+                                                        _mm512_permutexvar_epi32(odd, u)));
+    // the 8 f16 scales (and Q4_1 mins): one 32-bit gather of the first 4 bytes of each block
+    const __m256i idx = _mm256_setr_epi32(0, int(bb), int(2 * bb), int(3 * bb), int(4 * bb),
+                                          int(5 * bb), int(6 * bb), int(7 * bb));
+    const __m256i g = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), m, idx, b, 1);
+    const __m128i hd = _mm256_cvtepi32_epi16(_mm256_and_si256(g, _mm256_set1_epi32(0xffff)));
+    const __m128i hm = q41 ? _mm256_cvtepi32_epi16(_mm256_srli_epi32(g, 16)) : _mm_setzero_si128();
+    if (shift)
+      I = _mm256_sub_epi32(I, _mm256_slli_epi32(_mm256_maskz_loadu_epi32(m, xr.s32 + b0), shift));
+    const __m256 d = _mm256_maskz_loadu_ps(m, xr.d32 + b0);
+    A = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtph_ps(hd), d), _mm256_cvtepi32_ps(I), A);
+    if (q41) A = _mm256_fmadd_ps(_mm256_cvtph_ps(hm), _mm256_maskz_loadu_ps(m, xr.sx32 + b0), A);
+    return A;
+  }
+  template <DType T>
+  static float fused_q0(const uint8_t* p, int64_t K, const Q8Row& xr) {
+    const int64_t nb = K / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // lanes 0-7, 8-15
+    int64_t b0 = 0;
+    for (; b0 + 16 <= nb; b0 += 16) {
+      acc0 = group_q0<T>(p, xr, b0, 8, acc0);
+      acc1 = group_q0<T>(p, xr, b0 + 8, 8, acc1);
+    }
+    if (b0 < nb) {
+      acc0 = group_q0<T>(p, xr, b0, nb - b0 < 8 ? nb - b0 : 8, acc0);
+      if (nb - b0 > 8) acc1 = group_q0<T>(p, xr, b0 + 8, nb - b0 - 8, acc1);
+    }
+    const __m256 a = _mm256_add_ps(acc0, acc1);  // accumulate()'s tree
     __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     t = _mm_add_ps(t, _mm_movehl_ps(t, t));
     t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
@@ -229,7 +244,9 @@ struct V512 {
   }
   static float fused_row(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr, float* ws,
                          float* wm, int32_t* raw) {
-    if (wt == DType::Q8_0 || wt == DType::Q4_0 || wt == DType::Q4_1) return fused_q0(wt, p, K, xr);
+    if (wt == DType::Q8_0) return fused_q0<DType::Q8_0>(p, K, xr);
+    if (wt == DType::Q4_0) return fused_q0<DType::Q4_0>(p, K, xr);
+    if (wt == DType::Q4_1) return fused_q0<DType::Q4_1>(p, K, xr);
     const int64_t nsb = K / 256;
     const __m512i idx16 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m512i even = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 0, 0, 0, 0, 0, 0, 0);
