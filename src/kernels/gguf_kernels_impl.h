@@ -17,6 +17,7 @@
 //     int32; `wide`: codes may exceed 63, as for Q8_0).
 //   accumulate(raw, S, shift, ws, wm, sx, dx, nb) -> y (sx: Q4_1's q8_1 sums, the min term is
 //     then fma(wm, sx) instead of fma(wm * dx, float(S))).
+//   kFused2 / fused2_ok(t) / fused_row2(t, row0, row1, K, xr, y[2]): the same for two rows;
 //   kFusedM1 / fused_ok(t) / fused_row(t, row, K, xr, ws, wm, raw): M = 1 row product that
 //     decodes in registers, with the same integers and accumulate() (same result);
 //   kPacked16: whether packed16(codes, ws, wm, q81, G, shift, xa, mb, K, out[16]) exists: the same
@@ -180,7 +181,13 @@ void gguf_rows(const Q8Acts& xa, const uint8_t* W, DType wt, size_t row_bytes, i
       float* fws = reinterpret_cast<float*>(scratch);
       float* fwm = fws + stride16;
       int32_t* fraw = reinterpret_cast<int32_t*>(fwm + stride16);
-      for (int64_t r = n0; r < n1; ++r)
+      int64_t r = n0;
+      if constexpr (V::kFused2) {  // two rows per pass where V has it (same per-row result)
+        if (V::fused2_ok(wt))
+          for (; r + 2 <= n1; r += 2)
+            V::fused_row2(wt, W + size_t(r) * row_bytes, W + size_t(r + 1) * row_bytes, K, xr, y + r);
+      }
+      for (; r < n1; ++r)
         y[r] = V::fused_row(wt, W + size_t(r) * row_bytes, K, xr, fws, fwm, fraw);
       return;
     }

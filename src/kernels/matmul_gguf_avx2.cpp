@@ -133,6 +133,9 @@ struct VAvx2 : GgufCodesGeneric<VAvx2> {
   // formula on those 8 lanes. Same integers, same multipliers, same lanes (b % 16) and tree
   // as accumulate(), so the same result.
   static constexpr bool kFusedM1 = true;
+  static constexpr bool kFused2 = false;
+  static bool fused2_ok(DType) { return false; }
+  static void fused_row2(DType, const uint8_t*, const uint8_t*, int64_t, const Q8Row&, float*) {}
   static bool fused_ok(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
   // Signed integer dot of one block (Q8_0: int8 weights by |w| x sign(x, w), pair sums
   // <= 2 * 128 * 127, no saturation) or raw code dot (Q4_x: nibbles), 8 int32 lanes.
@@ -148,40 +151,57 @@ struct VAvx2 : GgufCodesGeneric<VAvx2> {
     const __m256i c = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
     return _mm256_madd_epi16(_mm256_maddubs_epi16(c, xv), _mm256_set1_epi16(1));
   }
+  // One group of n <= 8 blocks from block b0 into the 8-lane accumulator A.
+  template <DType T>
+  __attribute__((always_inline)) static inline __m256 group_q0(const uint8_t* p, const Q8Row& xr,
+                                                               int64_t b0, int64_t n, __m256 A) {
+    constexpr size_t bb = T == DType::Q8_0 ? 34 : T == DType::Q4_0 ? 18 : 20;
+    constexpr bool q41 = T == DType::Q4_1, q40 = T == DType::Q4_0;
+    __m256i a[8];
+    alignas(16) uint16_t hd[8] = {}, hm[8] = {};
+    for (int i = 0; i < 8; ++i) {
+      if (i < n) {
+        const uint8_t* b = p + size_t(b0 + i) * bb;
+        a[i] = block_dot(T, b, xr.q + 32 * (b0 + i));
+        std::memcpy(&hd[i], b, 2);
+        if (q41) std::memcpy(&hm[i], b + 2, 2);
+      } else {
+        a[i] = _mm256_setzero_si256();
+      }
+    }
+    const __m256i lo = tree4(a[0], a[1], a[2], a[3]), hi = tree4(a[4], a[5], a[6], a[7]);
+    __m256i I = _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20),
+                                 _mm256_permute2x128_si256(lo, hi, 0x31));
+    const __m256i m = lane_mask(n);
+    if (q40) I = _mm256_sub_epi32(I, _mm256_slli_epi32(_mm256_maskload_epi32(xr.s32 + b0, m), 3));
+    const __m256 d = _mm256_maskload_ps(xr.d32 + b0, m);
+    const __m256 w = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hd)));
+    A = _mm256_fmadd_ps(_mm256_mul_ps(w, d), _mm256_cvtepi32_ps(I), A);
+    if (q41)
+      A = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hm))),
+                          _mm256_maskload_ps(xr.sx32 + b0, m), A);
+    return A;
+  }
+  template <DType T>
+  static float fused_q0(const uint8_t* p, int64_t K, const Q8Row& xr) {
+    const int64_t nb = K / 32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // lanes 0-7, 8-15
+    int64_t b0 = 0;
+    for (; b0 + 16 <= nb; b0 += 16) {
+      acc0 = group_q0<T>(p, xr, b0, 8, acc0);
+      acc1 = group_q0<T>(p, xr, b0 + 8, 8, acc1);
+    }
+    if (b0 < nb) {
+      acc0 = group_q0<T>(p, xr, b0, nb - b0 < 8 ? nb - b0 : 8, acc0);
+      if (nb - b0 > 8) acc1 = group_q0<T>(p, xr, b0 + 8, nb - b0 - 8, acc1);
+    }
+    return reduce16(acc0, acc1);
+  }
   static float fused_row(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr, float*, float*,
                          int32_t*) {
-    const int64_t nb = K / 32;
-    const size_t bb = wt == DType::Q8_0 ? 34 : wt == DType::Q4_0 ? 18 : 20;
-    const bool q41 = wt == DType::Q4_1, q40 = wt == DType::Q4_0;
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
-      const int64_t n = nb - b0 < 8 ? nb - b0 : 8;
-      __m256i a[8];
-      alignas(16) uint16_t hd[8] = {}, hm[8] = {};
-      for (int i = 0; i < 8; ++i) {
-        if (i < n) {
-          const uint8_t* b = p + size_t(b0 + i) * bb;
-          a[i] = block_dot(wt, b, xr.q + 32 * (b0 + i));
-          std::memcpy(&hd[i], b, 2);
-          if (q41) std::memcpy(&hm[i], b + 2, 2);
-        } else {
-          a[i] = _mm256_setzero_si256();
-        }
-      }
-      const __m256i lo = tree4(a[0], a[1], a[2], a[3]), hi = tree4(a[4], a[5], a[6], a[7]);
-      __m256i I = _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20),
-                                   _mm256_permute2x128_si256(lo, hi, 0x31));
-      const __m256i m = lane_mask(n);
-      if (q40) I = _mm256_sub_epi32(I, _mm256_slli_epi32(_mm256_maskload_epi32(xr.s32 + b0, m), 3));
-      const __m256 d = _mm256_maskload_ps(xr.d32 + b0, m);
-      const __m256 w = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hd)));
-      __m256& A = acc[(b0 / 8) & 1];
-      A = _mm256_fmadd_ps(_mm256_mul_ps(w, d), _mm256_cvtepi32_ps(I), A);
-      if (q41)
-        A = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hm))),
-                            _mm256_maskload_ps(xr.sx32 + b0, m), A);
-    }
-    return reduce16(acc[0], acc[1]);
+    if (wt == DType::Q8_0) return fused_q0<DType::Q8_0>(p, K, xr);
+    if (wt == DType::Q4_0) return fused_q0<DType::Q4_0>(p, K, xr);
+    return fused_q0<DType::Q4_1>(p, K, xr);
   }
 };
 

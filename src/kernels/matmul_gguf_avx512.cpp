@@ -242,6 +242,47 @@ struct V512 {
     t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
     return _mm_cvtss_f32(t);
   }
+  // Two rows at once (independent chains interleaved, activation loads shared): each row's
+  // operations are exactly fused_q0's.
+  template <DType T>
+  static void fused_q0_2(const uint8_t* p0, const uint8_t* p1, int64_t K, const Q8Row& xr, float* y) {
+    const int64_t nb = K / 32;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();
+    int64_t b0 = 0;
+    for (; b0 + 16 <= nb; b0 += 16) {
+      a0 = group_q0<T>(p0, xr, b0, 8, a0);
+      c0 = group_q0<T>(p1, xr, b0, 8, c0);
+      a1 = group_q0<T>(p0, xr, b0 + 8, 8, a1);
+      c1 = group_q0<T>(p1, xr, b0 + 8, 8, c1);
+    }
+    if (b0 < nb) {
+      const int64_t n = nb - b0 < 8 ? nb - b0 : 8;
+      a0 = group_q0<T>(p0, xr, b0, n, a0);
+      c0 = group_q0<T>(p1, xr, b0, n, c0);
+      if (nb - b0 > 8) {
+        a1 = group_q0<T>(p0, xr, b0 + 8, nb - b0 - 8, a1);
+        c1 = group_q0<T>(p1, xr, b0 + 8, nb - b0 - 8, c1);
+      }
+    }
+    y[0] = reduce8x2(a0, a1);
+    y[1] = reduce8x2(c0, c1);
+  }
+  static float reduce8x2(__m256 acc0, __m256 acc1) {  // accumulate()'s tree
+    const __m256 a = _mm256_add_ps(acc0, acc1);
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
+    return _mm_cvtss_f32(t);
+  }
+  static constexpr bool kFused2 = true;
+  static bool fused2_ok(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
+  static void fused_row2(DType wt, const uint8_t* p0, const uint8_t* p1, int64_t K, const Q8Row& xr,
+                         float* y) {
+    if (wt == DType::Q8_0) return fused_q0_2<DType::Q8_0>(p0, p1, K, xr, y);
+    if (wt == DType::Q4_0) return fused_q0_2<DType::Q4_0>(p0, p1, K, xr, y);
+    return fused_q0_2<DType::Q4_1>(p0, p1, K, xr, y);
+  }
   static float fused_row(DType wt, const uint8_t* p, int64_t K, const Q8Row& xr, float* ws,
                          float* wm, int32_t* raw) {
     if (wt == DType::Q8_0) return fused_q0<DType::Q8_0>(p, K, xr);
