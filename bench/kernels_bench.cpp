@@ -209,6 +209,8 @@ void matmul_args(benchmark::internal::Benchmark* b) {
   for (int dt : {1, 0})
     for (int m : {64, 128, 256, 512})
       for (int t : {1, 2}) b->Args({dt, m, 2048, 2048, t});
+  // Routed-expert shape (V2-Lite gate/up) at the few tokens an expert sees in a prefill.
+  for (int m : {12, 24}) b->Args({1, m, 1408, 2048, 1});
 }
 BENCHMARK(BM_Matmul)->Apply(matmul_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 
