@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
 
 namespace dsv3 {
@@ -25,7 +26,12 @@ void mla_prefill_attention(const ModelConfig& c, const AttentionWeights& w, int6
              shape_string(w.kv_b_proj), " is not [", H * dkv, ", ", r, "]");
   const float scale = float(c.softmax_scale());
   // Called from the forward's own thread only; grows to the longest context, then reused.
-  thread_local std::vector<float> lat_buf, ckv, wkv, kvt, kcat, qb, sc, ob;
+  thread_local std::vector<float> lat_buf, ckv, wkv, kvt, kcat, qb, sc, ob, kvb;
+  // Emulated FP8 GEMM (DeepSeek's act_quant + fp8_gemm, kernels/matmul_fp8.h) quantises the
+  // activations, here c_kv: decompress with kv_b_proj itself, all heads at once ([T, H * dkv],
+  // the old naive layout), so the emulation stays faithful. Other weights are read as f32 rows.
+  const bool emulate = w.kv_b_proj.dtype == DType::F8_E4M3 &&
+                       kernels::fp8_gemm_mode() != kernels::Fp8GemmMode::kExact;
   for (const SeqRows& sq : seqs) {
     if (sq.n == 0) continue;
     const int64_t T = sq.start + sq.n;
@@ -48,14 +54,24 @@ void mla_prefill_attention(const ModelConfig& c, const AttentionWeights& w, int6
     const TensorView ckv_v = make_view(DType::F32, ckv_p, {T, r});
     const TensorView k_v = make_view(DType::F32, kcat_p, {T, dqk});
     const TensorView vt_v = make_view(DType::F32, kvt_p + dn * T, {dv, T});
+    if (emulate) {
+      kvb.resize(size_t(T * H * dkv));
+      kernels::matmul(ckv_p, T, w.kv_b_proj, kvb.data(), pool);
+    }
     const int64_t MB = mla_prefill_row_block(T);
     qb.resize(size_t(std::min(sq.n, MB) * dqk));
     sc.resize(size_t(std::min(sq.n, MB) * T));
     ob.resize(size_t(std::min(sq.n, MB) * dv));
     for (int64_t h = 0; h < H; ++h) {
       // [k_nope^T; v^T] for head h: W_UKV[h] [dkv, r] times c_kv^T.
-      for (int64_t j = 0; j < dkv; ++j) kernels::weight_row(w.kv_b_proj, h * dkv + j, wkv.data() + j * r);
-      kernels::matmul(wkv.data(), dkv, ckv_v, kvt_p, pool);
+      if (emulate) {
+        const float* kb = kvb.data() + h * dkv;
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t j = 0; j < dkv; ++j) kvt_p[j * T + t] = kb[t * H * dkv + j];
+      } else {
+        for (int64_t j = 0; j < dkv; ++j) kernels::weight_row(w.kv_b_proj, h * dkv + j, wkv.data() + j * r);
+        kernels::matmul(wkv.data(), dkv, ckv_v, kvt_p, pool);
+      }
       // k_nope^T [dn, T] -> K[:, :dn], 16 keys at a time (one cache line of each k_nope^T row).
       constexpr int64_t kTB = 16;
       parallel_for(T * dn < (int64_t(1) << 16) ? nullptr : pool, (T + kTB - 1) / kTB,

@@ -19,7 +19,10 @@ namespace dsv3 {
 // (one matmul), scale + causal softmax per row (zeros past the row's position), o_blk =
 // scores V (one matmul with v^T). Scratch is bounded per head: about T * (2 r + d_qk + d_nope +
 // d_v) floats plus a [block, T] score block, never a [R, T] matrix for all heads. Results do
-// not depend on the thread count (every matmul and row softmax is split-invariant).
+// not depend on the thread count (every matmul and row softmax is split-invariant). kv_b_proj is
+// read as f32 rows (exact for bf16 / f32; FP8 and GGUF rows dequantised), except under emulated
+// FP8 GEMM, where c_kv goes through matmul with kv_b_proj for all heads at once (activation
+// quantisation as DeepSeek's kernel; [T, H * (d_nope + d_v)] scratch).
 void mla_prefill_attention(const ModelConfig& c, const AttentionWeights& w, int64_t layer,
                            const float* q, const std::vector<SeqRows>& seqs, float* o,
                            ThreadPool* pool);
