@@ -51,8 +51,9 @@ TEST(KvPool, PagedViewHoldsWhatContiguousHolds) {
     for (int64_t l = 0; l < L; ++l) {
       for (int64_t p = 0; p < 10; ++p) {
         EXPECT_EQ(std::memcmp(paged.row_ptr(l, p), flat.row_ptr(l, p), rb), 0) << l << " " << p;
-        if ((p + 1) % P != 0)  // contiguous within a page
+        if ((p + 1) % P != 0) {  // contiguous within a page
           EXPECT_EQ(static_cast<const uint8_t*>(paged.row_ptr(l, p)) + rb, paged.row_ptr(l, p + 1));
+        }
       }
       std::vector<float> s1, s2;
       const float* a = paged.rows_f32(l, 10, s1);

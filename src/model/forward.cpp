@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/npy.h"
+#include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
 #include "model/ffn.h"
 #include "model/gqa.h"
@@ -32,13 +33,19 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
   float* y = scratch_floats(Scratch::kLayerY, size_t(S * D));
   kernels::rmsnorm(x, S, D, w.input_layernorm, eps, h);
   if (!prefix.empty()) write_npy(prefix + "attn_input.npy", h, {S, D});
-  // Auto: absorbed when every sequence decodes (one token, or a token and its MTP draft), naive
-  // for prompt chunks. Naive decompresses every cached token of every sequence, so 2-row MTP
-  // verify steps on it cost O(context) matmuls per sequence and layer (6x slower serve steps at
-  // 16 streams on the built-in model).
-  bool all_single = true;
-  for (const SeqRows& sq : seqs) all_single = all_single && sq.n <= 2;
-  const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && all_single);
+  // Auto: absorbed when every sequence brings at most kAbsorbedMaxRows rows (decode, MTP
+  // verify, small prompt chunks), naive for larger prompt chunks. Naive decompresses K/V of
+  // every cached token once per chunk, which only pays off for large chunks: per layer at any
+  // depth it costs fewer FLOPs than absorbed above ~170 rows (V2-Lite widths), and measured at
+  // 16k context absorbed is 3.3x faster at 16 rows, 1.5x at 64, naive 1.28x faster at 256
+  // (bench/RESULTS.md, "Prefill at depth"). Under emulated FP8 GEMM only decode steps (<= 2
+  // rows) go absorbed: DeepSeek's emulation quantises c_kv for kv_b_proj in prompt chunks,
+  // which the absorbed form never computes.
+  const bool emulated_fp8 = kernels::fp8_gemm_mode() != kernels::Fp8GemmMode::kExact;
+  const int64_t max_rows = emulated_fp8 ? 2 : 64;
+  bool all_small = true;
+  for (const SeqRows& sq : seqs) all_small = all_small && sq.n <= max_rows;
+  const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && all_small);
   if (c.is_gqa())
     gqa_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, y, pool, prefix);
   else

@@ -14,8 +14,8 @@
 namespace dsv3 {
 
 enum class MlaMode {
-  kAuto,      // naive (decompressed K/V) for chunks of > 2 tokens, absorbed for decode
-              // (1 token, or 2: a token and its MTP draft)
+  kAuto,      // absorbed for chunks of <= 64 rows (decode, MTP verify, small prompt chunks;
+              // <= 2 under emulated FP8 GEMM), naive (decompressed K/V) for larger chunks
   kNaive,     // always decompress k_nope / v from the latent cache (architecture.md §7.2)
   kAbsorbed,  // always score against the latent cache directly (§7.3)
 };
