@@ -17,7 +17,7 @@ const char* model_flag_help() {
          "  -t, --threads N     threads (default: one per physical core)\n"
          "  --ctx N             context length in tokens (default: min(4096, max_position_embeddings))\n"
          "  --kv-type T         latent KV cache dtype: f32 (default) or bf16\n"
-         "  --mla MODE          auto (naive for prompts, absorbed for decode), naive or absorbed\n"
+         "  --mla MODE          auto (absorbed for chunks of <= 64 rows, naive above), naive or absorbed\n"
          "  --dump DIR          write every named intermediate as DIR/L<layer>.<name>.npy\n";
 }
 
