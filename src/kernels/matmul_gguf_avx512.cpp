@@ -210,10 +210,14 @@ struct V512 {
                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), z[3], xv[3]));
     __m256i I = _mm512_castsi512_si256(_mm512_add_epi32(_mm512_permutexvar_epi32(even, u),
                                                         _mm512_permutexvar_epi32(odd, u)));
-    // the 8 f16 scales (and Q4_1 mins): one 32-bit gather of the first 4 bytes of each block
-    const __m256i idx = _mm256_setr_epi32(0, int(bb), int(2 * bb), int(3 * bb), int(4 * bb),
-                                          int(5 * bb), int(6 * bb), int(7 * bb));
-    const __m256i g = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), m, idx, b, 1);
+    // the 8 f16 scales (and Q4_1 mins): the first 4 bytes of each block (0 past the row)
+    int32_t h4[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      h4[i] = 0;
+      if (i < n) std::memcpy(&h4[i], b + size_t(i) * bb, 4);
+    }
+    const __m256i g = _mm256_setr_epi32(h4[0], h4[1], h4[2], h4[3], h4[4], h4[5], h4[6], h4[7]);
     const __m128i hd = _mm256_cvtepi32_epi16(_mm256_and_si256(g, _mm256_set1_epi32(0xffff)));
     const __m128i hm = q41 ? _mm256_cvtepi32_epi16(_mm256_srli_epi32(g, 16)) : _mm_setzero_si128();
     if (shift)
@@ -252,8 +256,8 @@ struct V512 {
     int64_t b0 = 0;
     for (; b0 + 16 <= nb; b0 += 16) {
       a0 = group_q0<T>(p0, xr, b0, 8, a0);
-      c0 = group_q0<T>(p1, xr, b0, 8, c0);
       a1 = group_q0<T>(p0, xr, b0 + 8, 8, a1);
+      c0 = group_q0<T>(p1, xr, b0, 8, c0);
       c1 = group_q0<T>(p1, xr, b0 + 8, 8, c1);
     }
     if (b0 < nb) {
@@ -275,7 +279,10 @@ struct V512 {
     t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
     return _mm_cvtss_f32(t);
   }
-  static constexpr bool kFused2 = true;
+  // Off: on this Zen 5 host two rows at once made SmolLM2-135M decode ~10% faster (K = 576
+  // rows, partly cache-resident) but a DRAM-streamed [1408, 2048] matvec 2x slower (the weight
+  // loads of two interleaved rows stall; bench/gguf_quant_bench.cpp), so one row at a time.
+  static constexpr bool kFused2 = false;
   static bool fused2_ok(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
   static void fused_row2(DType wt, const uint8_t* p0, const uint8_t* p1, int64_t K, const Q8Row& xr,
                          float* y) {
