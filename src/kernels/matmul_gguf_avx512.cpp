@@ -211,13 +211,21 @@ struct V512 {
     __m256i I = _mm512_castsi512_si256(_mm512_add_epi32(_mm512_permutexvar_epi32(even, u),
                                                         _mm512_permutexvar_epi32(odd, u)));
     // the 8 f16 scales (and Q4_1 mins): the first 4 bytes of each block (0 past the row)
-    int32_t h4[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) {
-      h4[i] = 0;
-      if (i < n) std::memcpy(&h4[i], b + size_t(i) * bb, 4);
-    }
-    const __m256i g = _mm256_setr_epi32(h4[0], h4[1], h4[2], h4[3], h4[4], h4[5], h4[6], h4[7]);
+    // (built with inserts from the weight bytes: a stack array read back as a vector stalls on
+    // store forwarding)
+    auto ld = [&](int i) {
+      int32_t v = 0;
+      if (i < n) std::memcpy(&v, b + size_t(i) * bb, 4);
+      return v;
+    };
+    __m128i g0 = _mm_cvtsi32_si128(ld(0)), g1 = _mm_cvtsi32_si128(ld(4));
+    g0 = _mm_insert_epi32(g0, ld(1), 1);
+    g1 = _mm_insert_epi32(g1, ld(5), 1);
+    g0 = _mm_insert_epi32(g0, ld(2), 2);
+    g1 = _mm_insert_epi32(g1, ld(6), 2);
+    g0 = _mm_insert_epi32(g0, ld(3), 3);
+    g1 = _mm_insert_epi32(g1, ld(7), 3);
+    const __m256i g = _mm256_set_m128i(g1, g0);
     const __m128i hd = _mm256_cvtepi32_epi16(_mm256_and_si256(g, _mm256_set1_epi32(0xffff)));
     const __m128i hm = q41 ? _mm256_cvtepi32_epi16(_mm256_srli_epi32(g, 16)) : _mm_setzero_si128();
     if (shift)
@@ -279,9 +287,8 @@ struct V512 {
     t = _mm_add_ss(t, _mm_shuffle_ps(t, t, 1));
     return _mm_cvtss_f32(t);
   }
-  // Off: on this Zen 5 host two rows at once made SmolLM2-135M decode ~10% faster (K = 576
-  // rows, partly cache-resident) but a DRAM-streamed [1408, 2048] matvec 2x slower (the weight
-  // loads of two interleaved rows stall; bench/gguf_quant_bench.cpp), so one row at a time.
+  // Off: on this Zen 5 host two rows at once are slower than one (SmolLM2-135M decode 175 vs
+  // 208 tok/s; a DRAM-streamed [1408, 2048] matvec 2.5-3.5x slower, bench/gguf_quant_bench.cpp).
   static constexpr bool kFused2 = false;
   static bool fused2_ok(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_1; }
   static void fused_row2(DType wt, const uint8_t* p0, const uint8_t* p1, int64_t K, const Q8Row& xr,
