@@ -158,28 +158,36 @@ struct VAvx2 : GgufCodesGeneric<VAvx2> {
     constexpr size_t bb = T == DType::Q8_0 ? 34 : T == DType::Q4_0 ? 18 : 20;
     constexpr bool q41 = T == DType::Q4_1, q40 = T == DType::Q4_0;
     __m256i a[8];
-    alignas(16) uint16_t hd[8] = {}, hm[8] = {};
-    for (int i = 0; i < 8; ++i) {
-      if (i < n) {
-        const uint8_t* b = p + size_t(b0 + i) * bb;
-        a[i] = block_dot(T, b, xr.q + 32 * (b0 + i));
-        std::memcpy(&hd[i], b, 2);
-        if (q41) std::memcpy(&hm[i], b + 2, 2);
-      } else {
-        a[i] = _mm256_setzero_si256();
-      }
-    }
+    for (int i = 0; i < 8; ++i)
+      a[i] = i < n ? block_dot(T, p + size_t(b0 + i) * bb, xr.q + 32 * (b0 + i)) : _mm256_setzero_si256();
+    // first 4 bytes of each block (f16 d, Q4_1's f16 m), 0 past the row; built with inserts from
+    // the weight bytes (a stack array read back as a vector stalls on store forwarding)
+    auto ld = [&](int i) {
+      int32_t v = 0;
+      if (i < n) std::memcpy(&v, p + size_t(b0 + i) * bb, 4);
+      return v;
+    };
+    __m128i g0 = _mm_cvtsi32_si128(ld(0)), g1 = _mm_cvtsi32_si128(ld(4));
+    g0 = _mm_insert_epi32(g0, ld(1), 1);
+    g1 = _mm_insert_epi32(g1, ld(5), 1);
+    g0 = _mm_insert_epi32(g0, ld(2), 2);
+    g1 = _mm_insert_epi32(g1, ld(6), 2);
+    g0 = _mm_insert_epi32(g0, ld(3), 3);
+    g1 = _mm_insert_epi32(g1, ld(7), 3);
+    const __m128i lo16 = _mm_set1_epi32(0xffff);
+    const __m128i hd = _mm_packus_epi32(_mm_and_si128(g0, lo16), _mm_and_si128(g1, lo16));
     const __m256i lo = tree4(a[0], a[1], a[2], a[3]), hi = tree4(a[4], a[5], a[6], a[7]);
     __m256i I = _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20),
                                  _mm256_permute2x128_si256(lo, hi, 0x31));
     const __m256i m = lane_mask(n);
     if (q40) I = _mm256_sub_epi32(I, _mm256_slli_epi32(_mm256_maskload_epi32(xr.s32 + b0, m), 3));
     const __m256 d = _mm256_maskload_ps(xr.d32 + b0, m);
-    const __m256 w = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hd)));
+    const __m256 w = _mm256_cvtph_ps(hd);
     A = _mm256_fmadd_ps(_mm256_mul_ps(w, d), _mm256_cvtepi32_ps(I), A);
-    if (q41)
-      A = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hm))),
-                          _mm256_maskload_ps(xr.sx32 + b0, m), A);
+    if (q41) {
+      const __m128i hm = _mm_packus_epi32(_mm_srli_epi32(g0, 16), _mm_srli_epi32(g1, 16));
+      A = _mm256_fmadd_ps(_mm256_cvtph_ps(hm), _mm256_maskload_ps(xr.sx32 + b0, m), A);
+    }
     return A;
   }
   template <DType T>
