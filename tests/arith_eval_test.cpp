@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -56,6 +58,14 @@ int eval_correct(const std::string& args) {
 }
 }  // namespace
 
+namespace {
+std::string file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  EXPECT_TRUE(f.good()) << "cannot read " << path;
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+}  // namespace
+
 TEST(ArithTask, Fp8BuiltinModelKeepsItsAccuracy) {
   // The built-in model quantized to DeepSeek's FP8 layout (128x128 blocks; its 32-wide d_nope
   // makes the absorbed path read kv_b_proj rows inside scale blocks) solves the same problems
@@ -63,9 +73,13 @@ TEST(ArithTask, Fp8BuiltinModelKeepsItsAccuracy) {
   const std::string dir = test::temp_dir("fp8") + "/builtin-fp8";
   auto q = test::run_cli(std::string("quantize -m ") + DSV3_BUILTIN_MODEL_DIR + " -o " + dir + " --to fp8");
   ASSERT_EQ(q.exit_code, 0) << q.err;
+  // The committed FP8 copy (models/builtin-fp8) is exactly this quantization of the bf16 model.
+  const std::string shipped = std::string(DSV3_BUILTIN_MODEL_DIR) + "-fp8";
+  for (const char* f : {"model.safetensors", "config.json"})
+    EXPECT_TRUE(file_bytes(shipped + "/" + f) == file_bytes(dir + "/" + f)) << f << " differs";
   const int bf16 = eval_correct("");
-  const int fp8 = eval_correct("-m " + dir);
-  const int fp8_plain = eval_correct("-m " + dir + " --no-mtp");
+  const int fp8 = eval_correct("-m " + shipped);
+  const int fp8_plain = eval_correct("-m " + shipped + " --no-mtp");
   EXPECT_GE(bf16, 40);
   EXPECT_LE(std::abs(fp8 - bf16), 3) << "bf16 " << bf16 << " fp8 " << fp8;
   EXPECT_EQ(fp8, fp8_plain);  // greedy: MTP never changes the output
