@@ -110,6 +110,10 @@ void gate_up_silu_gguf(const float* x, const TensorView& Wg, const TensorView& W
 // codes taken straight from the format, natural order), one output at a time.
 void matmul_gguf_ref(const float* x, int64_t M, const TensorView& W, float* y);
 
+// Throws dsv3::Error naming `what` unless W is a 2-D block-quantised weight whose row length is
+// a multiple of its block size (the precondition of every function here that takes a weight).
+void check_gguf_weight(const TensorView& W, const char* what);
+
 // Row r of a block-quantised 2-D weight as fp32 (dequantize_row_ref of that row).
 void gguf_weight_row(const TensorView& W, int64_t r, float* out);
 

@@ -110,17 +110,6 @@ void unpack(DType t, const uint8_t* b, Unpacked* u) {
   }
 }
 
-void check_block_weight(const TensorView& W, const char* what) {
-  DSV3_CHECK(dtype_is_block(W.dtype), what, ": weight dtype ", dtype_name(W.dtype),
-             " is not a ggml block type");
-  DSV3_CHECK(W.ndim == 2, what, ": ", dtype_name(W.dtype), " weight must be 2-D, got ",
-             shape_string(W));
-  DSV3_CHECK(W.cols() % dtype_block_elems(W.dtype) == 0, what, ": ", dtype_name(W.dtype),
-             " weight ", shape_string(W), " row length is not a multiple of the block size ",
-             dtype_block_elems(W.dtype));
-  DSV3_CHECK(W.data != nullptr || W.numel() == 0, what, ": weight has no data");
-}
-
 }  // namespace
 
 void dequantize_row_ref(DType t, const void* src, int64_t n, float* out) {
@@ -239,7 +228,7 @@ void pack_acts16(Q8Acts* a) {
 }
 
 void matmul_gguf_ref(const float* x, int64_t M, const TensorView& W, float* y) {
-  check_block_weight(W, "matmul_gguf_ref");
+  check_gguf_weight(W, "matmul_gguf_ref");
   const int64_t N = W.rows(), K = W.cols(), be = dtype_block_elems(W.dtype);
   const size_t row_bytes = dtype_row_bytes(W.dtype, K);
   Q8Acts a;
@@ -274,10 +263,21 @@ void matmul_gguf_ref(const float* x, int64_t M, const TensorView& W, float* y) {
 }
 
 void gguf_weight_row(const TensorView& W, int64_t r, float* out) {
-  check_block_weight(W, "weight_row");
+  check_gguf_weight(W, "weight_row");
   DSV3_CHECK(r >= 0 && r < W.rows(), "weight_row: row ", r, " out of range for ", shape_string(W));
   const size_t rb = dtype_row_bytes(W.dtype, W.cols());
   dequantize_row_ref(W.dtype, W.as<uint8_t>() + size_t(r) * rb, W.cols(), out);
+}
+
+void check_gguf_weight(const TensorView& W, const char* what) {
+  DSV3_CHECK(dtype_is_block(W.dtype), what, ": weight dtype ", dtype_name(W.dtype),
+             " is not a ggml block type");
+  DSV3_CHECK(W.ndim == 2, what, ": ", dtype_name(W.dtype), " weight must be 2-D, got ",
+             shape_string(W));
+  DSV3_CHECK(W.cols() % dtype_block_elems(W.dtype) == 0, what, ": ", dtype_name(W.dtype),
+             " weight ", shape_string(W), " row length is not a multiple of the block size ",
+             dtype_block_elems(W.dtype));
+  DSV3_CHECK(W.data != nullptr || W.numel() == 0, what, ": weight has no data");
 }
 
 }  // namespace dsv3::kernels

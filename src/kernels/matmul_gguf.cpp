@@ -37,17 +37,6 @@ const detail::GgufTable& table() {
   }
 }
 
-void check(const TensorView& W, const char* what) {
-  DSV3_CHECK(dtype_is_block(W.dtype), what, ": weight dtype ", dtype_name(W.dtype),
-             " is not a ggml block type");
-  DSV3_CHECK(W.ndim == 2, what, ": ", dtype_name(W.dtype), " weight must be 2-D, got ",
-             shape_string(W));
-  DSV3_CHECK(W.cols() % dtype_block_elems(W.dtype) == 0, what, ": ", dtype_name(W.dtype),
-             " weight ", shape_string(W), " row length is not a multiple of the block size ",
-             dtype_block_elems(W.dtype));
-  DSV3_CHECK(W.data != nullptr || W.numel() == 0, what, ": weight has no data");
-}
-
 // Per-thread scratch (gguf_scratch_bytes(K)), 64-byte aligned; grows once, then is reused.
 uint8_t* scratch(int64_t K) {
   thread_local std::vector<uint8_t> buf;
@@ -62,7 +51,7 @@ constexpr int64_t kRowGrain = 2 * detail::kGgufBand;
 }  // namespace
 
 void matmul_gguf(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool) {
-  check(W, "matmul");
+  check_gguf_weight(W, "matmul");
   DSV3_CHECK(M >= 0, "matmul: negative row count ", M);
   const int64_t N = W.rows(), K = W.cols();
   if (M == 0 || N == 0) return;
@@ -83,8 +72,8 @@ void matmul_gguf(const float* x, int64_t M, const TensorView& W, float* y, Threa
 
 void gate_up_silu_gguf(const float* x, const TensorView& Wg, const TensorView& Wu, float* h,
                        ThreadPool* pool) {
-  check(Wg, "gate_up_silu (gate)");
-  check(Wu, "gate_up_silu (up)");
+  check_gguf_weight(Wg, "gate_up_silu (gate)");
+  check_gguf_weight(Wu, "gate_up_silu (up)");
   DSV3_CHECK(Wg.dtype == Wu.dtype && Wg.rows() == Wu.rows() && Wg.cols() == Wu.cols(),
              "gate_up_silu: gate ", dtype_name(Wg.dtype), shape_string(Wg), " and up ",
              dtype_name(Wu.dtype), shape_string(Wu), " differ");

@@ -13,12 +13,13 @@
 
 #include <cstring>
 
+#include "kernels/gguf_f16c_ops.h"
 #include "kernels/gguf_kernels_impl.h"
 
 namespace dsv3::kernels::detail {
 namespace {
 
-struct V512 {
+struct V512 : GgufF16cOps {
   static constexpr bool kPacked16 = true;
   // 16 activation rows (lanes) x one weight row. For each G-block b: I (per lane) = sum over
   // groups of 4 codes of vpdpbusd(broadcast 4 codes, 4 values of each row), exact; then the
@@ -338,23 +339,6 @@ struct V512 {
   }
   static __m512i dpz(__m512i c, const int8_t* x) {
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), c, _mm512_loadu_si512(x));
-  }
-  static float half(const uint8_t* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return _cvtsh_ss(h);  // F16C: exact, subnormals included
-  }
-  static void scale8(uint64_t b8, float mul, bool neg, float* out) {
-    __m256 v = _mm256_mul_ps(_mm256_set1_ps(mul),
-                             _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(b8)))));
-    if (neg) v = _mm256_xor_ps(v, _mm256_set1_ps(-0.0f));
-    _mm256_storeu_ps(out, v);
-  }
-  static void scale16_i8(const int8_t* p, float mul, float* out) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m256 m = _mm256_set1_ps(mul);
-    _mm256_storeu_ps(out, _mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b))));
-    _mm256_storeu_ps(out + 8, _mm256_mul_ps(m, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)))));
   }
   static __m512i dp(const uint8_t* c, const int8_t* x) {
     return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(c),
