@@ -14,46 +14,14 @@
 #include "model/model.h"
 #include "runtime/generator.h"
 #include "runtime/scheduler.h"
+#include "scheduler_test_util.h"
 #include "test_util.h"
 
 using namespace dsv3;
 
+using Sink = test::Collector;
+
 namespace {
-
-struct Sink {
-  std::mutex mu;
-  std::vector<int32_t> tokens;
-  FinishReason finish = FinishReason::kNone;
-  std::promise<void> done;
-  SeqRequest request(std::vector<int32_t> prompt, int64_t n) {
-    SeqRequest r;
-    r.prompt = std::move(prompt);
-    r.max_new_tokens = n;
-    r.ignore_eos = true;
-    r.on_event = [this](const TokenEvent& e) {
-      std::lock_guard<std::mutex> lk(mu);
-      if (e.token >= 0) tokens.push_back(e.token);
-      if (e.finish != FinishReason::kNone) {
-        finish = e.finish;
-        done.set_value();
-      }
-      return true;
-    };
-    return r;
-  }
-};
-
-std::vector<int32_t> alone(const Model& m, const std::vector<int32_t>& prompt, int64_t n) {
-  GenerateOptions go;
-  go.ignore_eos = true;
-  Generator g(m, nullptr, 128, DType::F32, {}, go);
-  std::vector<int32_t> out;
-  g.generate(prompt, n, [&](int32_t t) {
-    out.push_back(t);
-    return true;
-  });
-  return out;
-}
 
 // Waits (bounded) until the worker has retired every sequence; returns the last stats.
 SchedulerStats settled(const Scheduler& s) {
@@ -72,7 +40,7 @@ TEST(SchedulerPaged, PreemptionKeepsGreedyTokens) {
   const std::vector<std::vector<int32_t>> prompts = {{0, 5, 6, 7}, {9, 8, 7, 6, 5, 4, 3, 2, 1}, {100, 3}};
   const int64_t n_new = 28;
   std::vector<std::vector<int32_t>> want;
-  for (auto& p : prompts) want.push_back(alone(*m, p, n_new));
+  for (auto& p : prompts) want.push_back(test::greedy_alone(*m, p, n_new));
   for (int64_t mtp : {0, 1}) {
     ThreadPool pool(2);
     SchedulerOptions opt;
@@ -114,7 +82,7 @@ TEST(SchedulerPaged, AloneInAFullPoolEndsWithLength) {
   EXPECT_EQ(a.finish, FinishReason::kLength);
   // Positions 0..15: the prompt's 4, then 12 fed tokens; the 13th token emitted needs no room.
   EXPECT_EQ(a.tokens.size(), 13u);
-  EXPECT_EQ(a.tokens, alone(*m, {1, 2, 3, 4}, 13));
+  EXPECT_EQ(a.tokens, test::greedy_alone(*m, {1, 2, 3, 4}, 13));
   EXPECT_EQ(settled(s).kv_pages_used, 0);
 }
 

@@ -12,55 +12,12 @@
 #include "model/model.h"
 #include "runtime/generator.h"
 #include "runtime/scheduler.h"
+#include "scheduler_test_util.h"
 #include "test_util.h"
 
 using namespace dsv3;
 
-namespace {
-
-struct Collector {
-  std::mutex mu;
-  std::vector<int32_t> tokens;
-  FinishReason finish = FinishReason::kNone;
-  std::promise<void> done;
-  bool stop_after_first = false;
-  // gated: the first token event holds the scheduler thread until `release` is set, so a test
-  // can act while this sequence is known to occupy its slot (no timing assumptions).
-  bool gated = false;
-  std::promise<void> first_token, release;
-  SeqRequest request(std::vector<int32_t> prompt, int64_t n) {
-    SeqRequest r;
-    r.prompt = std::move(prompt);
-    r.max_new_tokens = n;
-    r.ignore_eos = true;
-    r.on_event = [this](const TokenEvent& e) {
-      if (gated && e.token >= 0) {
-        gated = false;
-        first_token.set_value();
-        release.get_future().wait();
-      }
-      std::lock_guard<std::mutex> lk(mu);
-      if (e.token >= 0) tokens.push_back(e.token);
-      if (e.finish != FinishReason::kNone) {
-        finish = e.finish;
-        done.set_value();
-      }
-      return !stop_after_first;
-    };
-    return r;
-  }
-};
-
-std::vector<int32_t> plain(const Model& m, const std::vector<int32_t>& prompt, int64_t n) {
-  GenerateOptions go;
-  go.ignore_eos = true;
-  Generator g(m, nullptr, 128, DType::F32, {}, go);
-  std::vector<int32_t> out;
-  g.generate(prompt, n, [&](int32_t t) { out.push_back(t); return true; });
-  return out;
-}
-
-}  // namespace
+using test::Collector;
 
 TEST(Scheduler, BatchedGreedyEqualsSequential) {
  for (int64_t mtp : {0, 1}) {
@@ -84,7 +41,7 @@ TEST(Scheduler, BatchedGreedyEqualsSequential) {
   for (size_t i = 0; i < prompts.size(); ++i) {
     ASSERT_EQ(cs[i]->done.get_future().wait_for(std::chrono::seconds(120)), std::future_status::ready);
     EXPECT_EQ(cs[i]->finish, FinishReason::kLength);
-    EXPECT_EQ(cs[i]->tokens, plain(*m, prompts[i], 24)) << "request " << i << " mtp " << mtp;
+    EXPECT_EQ(cs[i]->tokens, test::greedy_alone(*m, prompts[i], 24)) << "request " << i << " mtp " << mtp;
   }
   auto st = s.stats();
   EXPECT_EQ(st.tokens_out, 4 * 24);
