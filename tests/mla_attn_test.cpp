@@ -6,11 +6,9 @@
 // decode step.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <random>
 #include <vector>
 
@@ -20,35 +18,10 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "runtime/kv_cache.h"
+#include "alloc_count.h"
 #include "test_util.h"
 
 using namespace dsv3;
-
-// ---- Counting global operator new (only counts while g_count_news is set) ----
-namespace {
-std::atomic<bool> g_count_news{false};
-std::atomic<int64_t> g_news{0};
-void* counted_alloc(size_t n) {
-  if (g_count_news.load(std::memory_order_relaxed)) g_news.fetch_add(1, std::memory_order_relaxed);
-  void* p = std::malloc(n ? n : 1);
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-void* operator new(size_t n) { return counted_alloc(n); }
-void* operator new[](size_t n) { return counted_alloc(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  try { return counted_alloc(n); } catch (...) { return nullptr; }
-}
-void* operator new[](size_t n, const std::nothrow_t&) noexcept {
-  try { return counted_alloc(n); } catch (...) { return nullptr; }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -247,12 +220,14 @@ TEST(MlaAttn, WarmDecodeStepDoesNotAllocate) {
       const int32_t tok = 10 + i;
       forward(*m, cache, &tok, 1, cache.length(), lg.data(), &pool);
     }
-    g_news = 0;
-    g_count_news = true;
     const int32_t tok = 42;
-    forward(*m, cache, &tok, 1, cache.length(), lg.data(), &pool);
-    g_count_news = false;
-    EXPECT_EQ(g_news.load(), 0) << "operator new calls in one warm decode step, " << threads
+    int64_t news = 0;
+    {
+      test::AllocCounter count;
+      forward(*m, cache, &tok, 1, cache.length(), lg.data(), &pool);
+      news = count.count();
+    }
+    EXPECT_EQ(news, 0) << "operator new calls in one warm decode step, " << threads
                                 << " thread(s)";
   }
 }

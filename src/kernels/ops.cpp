@@ -11,6 +11,7 @@
 #include "kernels/isa.h"
 #include "kernels/kernel_table.h"
 #include "kernels/gguf_quants.h"
+#include "kernels/matmul_bf16act.h"
 #include "kernels/matmul_fp8.h"
 
 namespace dsv3::kernels {
@@ -146,6 +147,12 @@ int64_t packed_min_rows() {
 }
 
 void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool) {
+  if (act_precision() == ActPrecision::kBf16 && bf16act_applies(W.dtype))
+    return matmul_bf16act(x, M, W, y, pool);  // --act-precision bf16
+  matmul_fp32act(x, M, W, y, pool);
+}
+
+void matmul_fp32act(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool) {
   if (W.dtype == DType::F8_E4M3) return matmul_fp8(x, M, W, y, pool);  // FP8 issue
   if (dtype_is_block(W.dtype)) return matmul_gguf(x, M, W, y, pool);   // GGUF Q8_0 ... Q6_K
   check_weight(W, "matmul");
@@ -182,6 +189,8 @@ void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool
 void gate_up_silu(const float* x, const TensorView& Wg, const TensorView& Wu, float* h,
                   ThreadPool* pool) {
   if (dtype_is_block(Wg.dtype)) return gate_up_silu_gguf(x, Wg, Wu, h, pool);  // GGUF types
+  if (act_precision() == ActPrecision::kBf16 && bf16act_applies(Wg.dtype))
+    return gate_up_silu_bf16act(x, Wg, Wu, h, pool);  // --act-precision bf16
   check_weight(Wg, "gate_up_silu (gate)");
   check_weight(Wu, "gate_up_silu (up)");
   DSV3_CHECK(Wg.dtype == Wu.dtype && Wg.rows() == Wu.rows() && Wg.cols() == Wu.cols(),

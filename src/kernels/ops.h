@@ -27,7 +27,12 @@ namespace dsv3::kernels {
 // (kernels/gguf_quants.h): activations quantised to 8 bits per 32-block and integer dot products,
 // like llama.cpp; for them matmul_ref / gate_up_silu_ref do that same math (matmul_gguf_ref),
 // and the fast paths match them bit for bit (tests/gguf_quant_kernels_test.cpp).
+// Under --act-precision bf16 (kernels/matmul_bf16act.h: act_precision()), BF16 and exact-mode
+// F8_E4M3 weights go to matmul_bf16act instead (x rounded to bf16, vdpbf16ps), as does
+// gate_up_silu.
 void matmul(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool);
+// matmul with fp32 activations whatever act_precision() says (the MoE router: HF runs it in fp32).
+void matmul_fp32act(const float* x, int64_t M, const TensorView& W, float* y, ThreadPool* pool);
 // The M from which matmul uses the packed (sequential-FMA) scheme on the current ISA; 0 if
 // the ISA has no packed path.
 int64_t packed_min_rows();

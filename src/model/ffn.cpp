@@ -33,7 +33,7 @@ void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int6
   // Router in fp32 (as HF: hidden and weight upcast).
   // Buffers are per-thread slots (model/scratch.h): no allocation once a decode loop is warm.
   float* logits = scratch_floats(Scratch::kMoeLogits, size_t(S * E));
-  kernels::matmul(x, S, w.gate, logits, pool);
+  kernels::matmul_fp32act(x, S, w.gate, logits, pool);
   float* bias = nullptr;
   if (w.e_score_correction_bias.data) {
     bias = scratch_floats(Scratch::kMoeBias, size_t(E));

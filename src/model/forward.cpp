@@ -18,7 +18,9 @@ namespace dsv3 {
 void decoder_layer_forward(const Model& m, const LayerWeights& w, int64_t layer, float* x,
                            int64_t S, int64_t start, KvCache& cache, ThreadPool* pool,
                            const ForwardOptions& opt, ForwardTrace* trace) {
-  decoder_layer_forward_batch(m, w, layer, x, S, {SeqRows{&cache, 0, S, start}}, pool, opt, trace);
+  thread_local std::vector<SeqRows> one(1);  // reused: the MTP decode step allocates nothing
+  one[0] = SeqRows{&cache, 0, S, start};
+  decoder_layer_forward_batch(m, w, layer, x, S, one, pool, opt, trace);
 }
 
 void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t layer, float* x,

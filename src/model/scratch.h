@@ -16,6 +16,7 @@ enum class Scratch : int {
   kMlaPartM, kMlaPartL, kMlaPartAcc, kMlaRow,
   kFfnG, kFfnU,                                      // SwiGLU
   kMoeLogits, kMoeBias, kMoeWt, kMoeXin, kMoeY, kMoeSh, kMoeTokW,
+  kMtpEh, kMtpRow, kMtpX, kMtpHn, kMtpLogits,        // MTP module
   kCount
 };
 

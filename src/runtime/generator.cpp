@@ -29,6 +29,16 @@ Generator::Generator(const Model& m, ThreadPool* pool, int64_t ctx, DType kv_dty
     mtp_hidden_.resize(static_cast<size_t>(c.hidden_size));
     draft_logits_.resize(static_cast<size_t>(c.vocab_size));
   }
+  const size_t V = size_t(c.vocab_size), D = size_t(c.hidden_size), k = size_t(opt.mtp_depth);
+  seq_.reserve(size_t(ctx) + k + 2);
+  chunk_.reserve(k + 1);
+  drafts_.reserve(k);
+  next_.reserve(size_t(ctx) + 1);
+  step_logits_.resize((k + 1) * V);
+  step_hidden_.resize((k + 1) * D);
+  if (k > 0) catch_h_.reserve((k + 1) * D);
+  qs_.assign(k, std::vector<float>(V));
+  p_.reserve(V);
 }
 
 void Generator::reset() {
@@ -40,13 +50,13 @@ void Generator::reset() {
 void Generator::mtp_catch_up(const std::vector<int32_t>& seq, int64_t from, int64_t to) {
   if (to <= from) return;
   const int64_t D = m_.config.hidden_size;
-  std::vector<int32_t> next(seq.begin() + from + 1, seq.begin() + to + 1);
-  std::vector<float> out_h(static_cast<size_t>((to - from) * D));
+  next_.assign(seq.begin() + from + 1, seq.begin() + to + 1);
+  catch_h_.resize(static_cast<size_t>((to - from) * D));
   ForwardOptions o = fwd_;
   o.all_logits = false;
-  mtp_forward(m_, 0, *mtp_cache_, hidden_.data() + from * D, next.data(), to - from, from,
-              draft_logits_.data(), pool_, o, nullptr, out_h.data());
-  std::copy(out_h.end() - D, out_h.end(), mtp_hidden_.begin());
+  mtp_forward(m_, 0, *mtp_cache_, hidden_.data() + from * D, next_.data(), to - from, from,
+              draft_logits_.data(), pool_, o, nullptr, catch_h_.data());
+  std::copy(catch_h_.end() - D, catch_h_.end(), mtp_hidden_.begin());
 }
 
 void Generator::generate(const std::vector<int32_t>& prompt, int64_t max_new,
@@ -66,14 +76,15 @@ void Generator::generate(const std::vector<int32_t>& prompt, int64_t max_new,
   tokens_.assign(prompt.begin(), prompt.end());
 
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits(static_cast<size_t>(V));
   const int64_t S = P - L;
-  std::vector<float> fh(static_cast<size_t>(S * D));
-  forward(m_, *cache_, prompt.data() + L, S, L, logits.data(), pool_, fwd_, nullptr, mtp ? fh.data() : nullptr);
+  // The prompt's hidden rows go straight to hidden_ (the MTP input), its last logits to
+  // step_logits_.
+  forward(m_, *cache_, prompt.data() + L, S, L, step_logits_.data(), pool_, fwd_, nullptr,
+          mtp ? hidden_.data() + L * D : nullptr);
   stats_.prompt_tokens = S;
-  if (mtp) std::copy(fh.begin(), fh.end(), hidden_.begin() + L * D);
-  int32_t x = sampler_.sample(logits.data(), V);
-  std::vector<int32_t> seq(prompt);  // all tokens including emitted ones
+  int32_t x = sampler_.sample(step_logits_.data(), V);
+  std::vector<int32_t>& seq = seq_;
+  seq.assign(prompt.begin(), prompt.end());
   seq.push_back(x);
   if (mtp) {
     // Pairs i < L - 1 use tokens that did not change; redo the rest.
@@ -94,33 +105,34 @@ void Generator::generate(const std::vector<int32_t>& prompt, int64_t max_new,
     stats_.decode_seconds = seconds_since(t1);
     return;
   }
-  std::vector<float> p, q;
+  std::vector<float>& p = p_;
+  std::vector<int32_t>& drafts = drafts_;
+  std::vector<int32_t>& chunk = chunk_;
+  std::vector<float>& lg = step_logits_;
+  std::vector<float>& hid = step_hidden_;
   while (true) {
     const int64_t n = cache_->length();  // x is token n
     if (n + 1 > cache_->ctx()) break;    // context full
     const int64_t k = mtp ? std::min<int64_t>(opt_.mtp_depth, cache_->ctx() - n - 1) : 0;
     // Draft k tokens with the MTP module (recurrently for k > 1).
-    std::vector<int32_t> drafts;
-    std::vector<std::vector<float>> qs;
+    drafts.clear();
     for (int64_t j = 0; j < k; ++j) {
       if (j > 0) {
-        std::vector<float> out_h(static_cast<size_t>(D));
         ForwardOptions o = fwd_;
         o.all_logits = false;
         const int32_t prev = drafts.back();
+        // mtp_forward reads its hidden input before it writes out_hidden (same row is fine).
         mtp_forward(m_, 0, *mtp_cache_, mtp_hidden_.data(), &prev, 1, mtp_cache_->length(),
-                    draft_logits_.data(), pool_, o, nullptr, out_h.data());
-        mtp_hidden_ = out_h;
+                    draft_logits_.data(), pool_, o, nullptr, mtp_hidden_.data());
       }
-      sampler_.distribution(draft_logits_.data(), V, q);
-      drafts.push_back(sampler_.greedy() ? argmax(draft_logits_.data(), V) : sampler_.sample_from(q));
-      qs.push_back(q);
+      std::vector<float>& qj = qs_[size_t(j)];
+      sampler_.distribution(draft_logits_.data(), V, qj);
+      drafts.push_back(sampler_.greedy() ? argmax(draft_logits_.data(), V) : sampler_.sample_from(qj));
     }
     // Verify [x, d_1..d_k] in one forward of the main model.
-    std::vector<int32_t> chunk{x};
+    chunk.assign(1, x);
     chunk.insert(chunk.end(), drafts.begin(), drafts.end());
     const int64_t S2 = int64_t(chunk.size());
-    std::vector<float> lg(static_cast<size_t>(S2 * V)), hid(static_cast<size_t>(S2 * D));
     ForwardOptions o = fwd_;
     o.all_logits = true;
     forward(m_, *cache_, chunk.data(), S2, n, lg.data(), pool_, o, nullptr, mtp ? hid.data() : nullptr);
@@ -132,7 +144,7 @@ void Generator::generate(const std::vector<int32_t>& prompt, int64_t max_new,
     for (int64_t j = 0; j < k; ++j) {
       sampler_.distribution(lg.data() + j * V, V, p);
       bool acc = false;
-      const int32_t t = sampler_.speculative_step(p, qs[size_t(j)], drafts[size_t(j)], &acc);
+      const int32_t t = sampler_.speculative_step(p, qs_[size_t(j)], drafts[size_t(j)], &acc);
       ++stats_.drafted;
       if (!acc) {
         next = t;

@@ -67,6 +67,15 @@ class Generator {
   std::vector<float> hidden_;        // [ctx, D] main hidden after the final norm (MTP input)
   std::vector<float> mtp_hidden_;    // [D] MTP output of the last pair (recurrent drafting)
   std::vector<float> draft_logits_;  // [V]
+  // Decode-loop buffers, sized once (constructor / prompt) and reused for every step, so that
+  // a warm decode loop does not allocate (tests/generator_alloc_test.cpp).
+  std::vector<int32_t> seq_;           // all tokens including emitted ones
+  std::vector<int32_t> chunk_, drafts_, next_;
+  std::vector<float> step_logits_;     // [(mtp_depth + 1) * V]
+  std::vector<float> step_hidden_;     // [(mtp_depth + 1) * D]
+  std::vector<float> catch_h_;         // MTP catch-up hidden rows
+  std::vector<std::vector<float>> qs_;  // [mtp_depth][V] draft distributions
+  std::vector<float> p_;               // [V] target distribution of the current step
   GenerateStats stats_;
 };
 

@@ -59,7 +59,8 @@ void Sampler::distribution(const float* logits, int64_t V, std::vector<float>& p
     p[size_t(argmax(logits, V))] = 1.f;
     return;
   }
-  std::vector<std::pair<float, int32_t>> buf(static_cast<size_t>(V));
+  std::vector<std::pair<float, int32_t>>& buf = sorted_;
+  buf.resize(static_cast<size_t>(V));
   for (int64_t i = 0; i < V; ++i) buf[size_t(i)] = {logits[i] / p_.temperature, int32_t(i)};
   // Descending by logit, ties to the lower id: defines the truncation order.
   auto cmp = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
@@ -71,7 +72,8 @@ void Sampler::distribution(const float* logits, int64_t V, std::vector<float>& p
     std::sort(buf.begin(), buf.end(), cmp);
   }
   const float mx = buf[0].first;
-  std::vector<double> prob(static_cast<size_t>(n));
+  std::vector<double>& prob = prob_;
+  prob.resize(static_cast<size_t>(n));
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += (prob[size_t(i)] = std::exp(double(buf[size_t(i)].first - mx)));
   for (auto& q : prob) q /= sum;
@@ -107,9 +109,8 @@ int32_t Sampler::sample_from(const std::vector<float>& p) {
 
 int32_t Sampler::sample(const float* logits, int64_t V) {
   if (p_.temperature == 0.f) return argmax(logits, V);
-  std::vector<float> p;
-  distribution(logits, V, p);
-  return sample_from(p);
+  distribution(logits, V, tmp_);
+  return sample_from(tmp_);
 }
 
 int32_t Sampler::speculative_step(const std::vector<float>& p, const std::vector<float>& q,
@@ -124,7 +125,8 @@ int32_t Sampler::speculative_step(const std::vector<float>& p, const std::vector
     return draft;
   }
   *accepted = false;
-  std::vector<float> r(p.size());
+  std::vector<float>& r = tmp_;
+  r.resize(p.size());
   double sum = 0;
   for (size_t i = 0; i < p.size(); ++i) sum += (r[i] = std::max(0.f, p[i] - q[i]));
   if (sum <= 0) return sample_from(p);  // p == q: cannot happen after a rejection, but stay safe

@@ -2,6 +2,7 @@
 // driven by a seeded xoshiro256** generator so a seed gives the same tokens on every machine.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace dsv3 {
@@ -37,6 +38,11 @@ class Sampler {
  private:
   SamplerParams p_;
   uint64_t s_[4];
+  // Work buffers reused across calls (a warm decode loop does not allocate); they carry no
+  // state between calls.
+  mutable std::vector<std::pair<float, int32_t>> sorted_;
+  mutable std::vector<double> prob_;
+  std::vector<float> tmp_;
 };
 
 int32_t argmax(const float* x, int64_t n);

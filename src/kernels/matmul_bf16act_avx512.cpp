@@ -1,0 +1,366 @@
+// AVX-512 BF16 kernels of the bf16-activation matmuls (matmul_bf16act.h): vdpbf16ps on x rounded
+// to bf16 (vcvtne2ps2bf16) and BF16 weights as stored or F8_E4M3 codes turned into their exact
+// bf16 values by two 64-entry word permutes. Prefill: 16- or 32-row blocks of packed x against
+// 12 weight rows, one broadcast weight pair per (row, pair), 24 accumulators, one chain per
+// output. Decode: 32 k per instruction, 16 lane chains per output and a fixed reduction tree.
+// Orders and bits: exactly those of the portable emulation (bf16act_impl.h).
+#pragma GCC optimize("fp-contract=off")
+
+#include <immintrin.h>
+
+// GCC 12 warns about the deliberately undefined registers inside some AVX-512 intrinsics.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/bf16act_impl.h"
+
+namespace dsv3::kernels::detail {
+namespace {
+
+constexpr int kNr = 12;     // weight rows per prefill tile
+constexpr int64_t kB = 32;  // rows of x per packed block
+
+inline int64_t pairs(int64_t K) {
+  return (K + 1) / 2;
+}
+
+inline __mmask32 mask_first(int64_t n) {
+  return n >= 32 ? __mmask32(0xffffffffu) : n <= 0 ? __mmask32(0) : __mmask32((1u << n) - 1u);
+}
+
+// 32 fp32 -> 32 bf16 (first n valid, rest zero).
+inline __m512i round32(const float* x, int64_t n) {
+  const __mmask16 lo = __mmask16(mask_first(n) & 0xffffu);
+  const __mmask16 hi = __mmask16(n > 16 ? mask_first(n - 16) & 0xffffu : 0u);
+  const __m512 a = _mm512_maskz_loadu_ps(lo, x), b = _mm512_maskz_loadu_ps(hi, x + 16);
+  return __m512i(_mm512_cvtne2ps_pbh(b, a));  // low half from the second operand
+}
+
+void pack(const float* x, int64_t M, int64_t K, int64_t b0, int64_t b1, uint16_t* xp) {
+  const int64_t P = pairs(K);
+  alignas(64) uint32_t row[4096];  // one row's pairs, a chunk of 4096 at a time
+  for (int64_t b = b0; b < b1; ++b) {
+    uint32_t* dst = reinterpret_cast<uint32_t*>(xp + b * P * 2 * kB);
+    for (int64_t r = 0; r < kB; ++r) {
+      const int64_t m = b * kB + r;
+      for (int64_t p0 = 0; p0 < P; p0 += 4096) {
+        const int64_t pn = P - p0 < 4096 ? P - p0 : 4096;
+        if (m < M) {
+          for (int64_t q = 0; q < pn; q += 16) {
+            const int64_t k = 2 * (p0 + q);
+            _mm512_store_si512(row + q, round32(x + m * K + k, K - k));
+          }
+        } else {
+          for (int64_t q = 0; q < pn; ++q) row[q] = 0;
+        }
+        for (int64_t q = 0; q < pn; ++q) dst[(p0 + q) * kB + r] = row[q];
+      }
+    }
+  }
+}
+
+void round_rows(const float* x, int64_t M, int64_t K, uint16_t* xr) {
+  const int64_t Kp = 2 * pairs(K);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < Kp; k += 32)
+      _mm512_mask_storeu_epi16(xr + m * Kp + k, mask_first(Kp - k), round32(x + m * K + k, K - k));
+}
+
+// acc[v][j] += pair steps over [p0, p1) (K odd: the last pair's high weight is zero).
+template <int MV>
+inline void chain(__m512 (&acc)[MV][kNr], const uint16_t* xt, int64_t p0, int64_t p1, int64_t K,
+                  const uint16_t* const* wr) {
+  const int64_t pfull = p1 < K / 2 ? p1 : K / 2;
+  int64_t p = p0;
+  for (; p < pfull; ++p) {
+    __m512bh xv[MV];
+#pragma GCC unroll 2
+    for (int v = 0; v < MV; ++v) xv[v] = __m512bh(_mm512_loadu_si512(xt + p * 2 * kB + 32 * v));
+#pragma GCC unroll 12
+    for (int j = 0; j < kNr; ++j) {
+      int32_t w2;
+      __builtin_memcpy(&w2, wr[j] + 2 * p, 4);
+      const __m512bh wb = __m512bh(_mm512_set1_epi32(w2));
+#pragma GCC unroll 2
+      for (int v = 0; v < MV; ++v) acc[v][j] = _mm512_dpbf16_ps(acc[v][j], xv[v], wb);
+    }
+  }
+  if (p < p1) {  // the odd last k
+    __m512bh xv[MV];
+    for (int v = 0; v < MV; ++v) xv[v] = __m512bh(_mm512_loadu_si512(xt + p * 2 * kB + 32 * v));
+    for (int j = 0; j < kNr; ++j) {
+      const __m512bh wb = __m512bh(_mm512_set1_epi32(int32_t(wr[j][2 * p])));
+      for (int v = 0; v < MV; ++v) acc[v][j] = _mm512_dpbf16_ps(acc[v][j], xv[v], wb);
+    }
+  }
+}
+
+template <int MV>
+inline void store_tile(const float* acc, float* y, int64_t ldy, int64_t mrows, int64_t ncols) {
+  for (int v = 0; v < MV; ++v)
+    for (int j = 0; j < ncols; ++j)
+      for (int l = 0; l < 16 && 16 * v + l < mrows; ++l)
+        y[(16 * v + l) * ldy + j] = acc[(v * kNr + j) * 16 + l];
+}
+
+template <int MV>
+void tile_bf16(const uint16_t* xt, int64_t K, const uint16_t* const* wr, float* y, int64_t ldy,
+               int64_t mrows, int64_t ncols) {
+  __m512 acc[MV][kNr];
+  for (int v = 0; v < MV; ++v)
+    for (int j = 0; j < kNr; ++j) acc[v][j] = _mm512_setzero_ps();
+  chain<MV>(acc, xt, 0, pairs(K), K, wr);
+  alignas(64) float buf[MV * kNr * 16];
+  for (int v = 0; v < MV; ++v)
+    for (int j = 0; j < kNr; ++j) _mm512_store_ps(buf + (v * kNr + j) * 16, acc[v][j]);
+  store_tile<MV>(buf, y, ldy, mrows, ncols);
+}
+
+// FP8: chains per 128-block of K, folded as accm = fma(blk, s[row, kb], accm).
+template <int MV>
+void tile_fp8(const uint16_t* xt, int64_t K, const uint16_t* const* wr, const float* const* srow,
+              float* y, int64_t ldy, int64_t mrows, int64_t ncols) {
+  alignas(64) float accm[MV * kNr * 16];
+  for (int i = 0; i < MV * kNr * 16; ++i) accm[i] = 0.0f;
+  const int64_t P = pairs(K), KB = (K + 127) / 128;
+  for (int64_t kb = 0; kb < KB; ++kb) {
+    __m512 blk[MV][kNr];
+    for (int v = 0; v < MV; ++v)
+      for (int j = 0; j < kNr; ++j) blk[v][j] = _mm512_setzero_ps();
+    const int64_t p0 = kb * 64, p1 = P < p0 + 64 ? P : p0 + 64;
+    chain<MV>(blk, xt, p0, p1, 2 * P, wr);  // rows are padded to 2P: every pair is full
+    for (int j = 0; j < kNr; ++j) {
+      const __m512 s = _mm512_set1_ps(srow[j][kb]);
+      for (int v = 0; v < MV; ++v) {
+        float* a = accm + (v * kNr + j) * 16;
+        _mm512_store_ps(a, _mm512_fmadd_ps(blk[v][j], s, _mm512_load_ps(a)));
+      }
+    }
+  }
+  store_tile<MV>(accm, y, ldy, mrows, ncols);
+}
+
+void packed_bf16(const uint16_t* xp, int64_t M, const uint16_t* W, int64_t N, int64_t K, float* y,
+                 int64_t n0, int64_t n1) {
+  const int64_t nblocks = (M + kB - 1) / kB, P = pairs(K);
+  for (int64_t nb = n0; nb < n1; nb += kNr) {
+    const int64_t ncols = n1 - nb < kNr ? n1 - nb : kNr;
+    const uint16_t* wr[kNr];
+    for (int j = 0; j < kNr; ++j) wr[j] = W + (nb + (j < ncols ? j : ncols - 1)) * K;
+    for (int64_t b = 0; b < nblocks; ++b) {
+      const int64_t rows = M - b * kB < kB ? M - b * kB : kB;
+      const uint16_t* xt = xp + b * P * 2 * kB;
+      float* yb = y + b * kB * N + nb;
+      if (rows > 16)
+        tile_bf16<2>(xt, K, wr, yb, N, rows, ncols);
+      else
+        tile_bf16<1>(xt, K, wr, yb, N, rows, ncols);
+    }
+  }
+}
+
+// 32 e4m3 codes (first n, rest zero) -> their exact bf16 values. t[4]: magnitudes 0..127.
+inline __m512i fp8_to_bf16(const uint8_t* c, int64_t n, const __m512i* t) {
+  const __m512i idx = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask_first(n), c));
+  const __m512i lo = _mm512_permutex2var_epi16(t[0], idx, t[1]);
+  const __m512i hi = _mm512_permutex2var_epi16(t[2], idx, t[3]);
+  const __mmask32 upper = _mm512_test_epi16_mask(idx, _mm512_set1_epi16(0x40));
+  const __m512i mag = _mm512_mask_blend_epi16(upper, lo, hi);
+  const __m512i sign =
+      _mm512_and_si512(_mm512_slli_epi16(idx, 8), _mm512_set1_epi16(short(0x8000)));
+  return _mm512_or_si512(mag, sign);
+}
+
+inline void load_lut(__m512i* t) {
+  const uint16_t* lut = e4m3_bf16_table();
+  for (int i = 0; i < 4; ++i) t[i] = _mm512_loadu_si512(lut + 32 * i);
+}
+
+void packed_fp8(const uint16_t* xp, int64_t M, const uint8_t* W, const float* bs, int64_t N,
+                int64_t K, float* y, int64_t n0, int64_t n1, uint16_t* scratch) {
+  const int64_t nblocks = (M + kB - 1) / kB, P = pairs(K), Kp = 2 * P, KB = (K + 127) / 128;
+  const int64_t band = bf16act_fp8_band(K);
+  __m512i t[4];
+  load_lut(t);
+  for (int64_t n_b = n0; n_b < n1; n_b += band) {
+    const int64_t ne = n1 - n_b < band ? n1 : n_b + band;
+    for (int64_t n = n_b; n < ne; ++n) {
+      uint16_t* dst = scratch + (n - n_b) * Kp;
+      for (int64_t k = 0; k < Kp; k += 32)
+        _mm512_mask_storeu_epi16(dst + k, mask_first(Kp - k), fp8_to_bf16(W + n * K + k, K - k, t));
+    }
+    for (int64_t nb = n_b; nb < ne; nb += kNr) {
+      const int64_t ncols = ne - nb < kNr ? ne - nb : kNr;
+      const uint16_t* wr[kNr];
+      const float* srow[kNr];
+      for (int j = 0; j < kNr; ++j) {
+        const int64_t n = nb + (j < ncols ? j : ncols - 1);
+        wr[j] = scratch + (n - n_b) * Kp;
+        srow[j] = bs + (n / 128) * KB;
+      }
+      for (int64_t b = 0; b < nblocks; ++b) {
+        const int64_t rows = M - b * kB < kB ? M - b * kB : kB;
+        const uint16_t* xt = xp + b * P * 2 * kB;
+        float* yb = y + b * kB * N + nb;
+        if (rows > 16)
+          tile_fp8<2>(xt, K, wr, srow, yb, N, rows, ncols);
+        else
+          tile_fp8<1>(xt, K, wr, srow, yb, N, rows, ncols);
+      }
+    }
+  }
+}
+
+// ((l + l+8) + (l+4 ..)) + (l+2 ..) + (l+1 ..), as ba_hsum16.
+inline float hsum16(__m512 v) {
+  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+}
+
+// Decode: MR rows of xr (stride Kp) against NR weight rows; BF16 weights.
+template <int MR, int NR>
+inline void vec_tile_bf16(const uint16_t* xr, int64_t Kp, const uint16_t* w, int64_t K, float* y,
+                          int64_t ldy) {
+  __m512 acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 32) {
+    const __mmask32 mk = mask_first(K - k);
+    __m512bh wv[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) wv[j] = __m512bh(_mm512_maskz_loadu_epi16(mk, w + j * K + k));
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh xv = __m512bh(_mm512_maskz_loadu_epi16(mk, xr + i * Kp + k));
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, wv[j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) y[i * ldy + j] = hsum16(acc[i][j]);
+}
+
+template <int MR, int NR>
+inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const float* bs,
+                         int64_t K, int64_t n, const __m512i* t, float* y, int64_t ldy) {
+  const int64_t KB = (K + 127) / 128;
+  __m512 acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int64_t kb = 0; kb < KB; ++kb) {
+    __m512 blk[MR][NR];
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) blk[i][j] = _mm512_setzero_ps();
+    const int64_t k1 = K < kb * 128 + 128 ? K : kb * 128 + 128;
+    for (int64_t k = kb * 128; k < k1; k += 32) {
+      const __mmask32 mk = mask_first(k1 - k);
+      __m512bh wv[NR];
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) wv[j] = __m512bh(fp8_to_bf16(w + j * K + k, k1 - k, t));
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) {
+        const __m512bh xv = __m512bh(_mm512_maskz_loadu_epi16(mk, xr + i * Kp + k));
+#pragma GCC unroll 8
+        for (int j = 0; j < NR; ++j) blk[i][j] = _mm512_dpbf16_ps(blk[i][j], xv, wv[j]);
+      }
+    }
+    for (int j = 0; j < NR; ++j) {
+      const __m512 s = _mm512_set1_ps(bs[((n + j) / 128) * KB + kb]);
+      for (int i = 0; i < MR; ++i) acc[i][j] = _mm512_fmadd_ps(blk[i][j], s, acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) y[i * ldy + j] = hsum16(acc[i][j]);
+}
+
+// Rows [n0, n1) for x rows [0, M) in groups of up to 4, NR weight rows at a time.
+template <class Tile>
+inline void vec_drive(int64_t M, int64_t n0, int64_t n1, Tile tile) {
+  for (int64_t m = 0; m < M; m += 4) {
+    const int mr = M - m < 4 ? int(M - m) : 4;
+    int64_t n = n0;
+    if (mr == 1)
+      for (; n + 8 <= n1; n += 8) tile.template run<1, 8>(m, n);
+    for (; n + 4 <= n1; n += 4) {
+      switch (mr) {
+        case 1:
+          tile.template run<1, 4>(m, n);
+          break;
+        case 2:
+          tile.template run<2, 4>(m, n);
+          break;
+        case 3:
+          tile.template run<3, 4>(m, n);
+          break;
+        default:
+          tile.template run<4, 4>(m, n);
+          break;
+      }
+    }
+    for (; n < n1; ++n) {
+      switch (mr) {
+        case 1:
+          tile.template run<1, 1>(m, n);
+          break;
+        case 2:
+          tile.template run<2, 1>(m, n);
+          break;
+        case 3:
+          tile.template run<3, 1>(m, n);
+          break;
+        default:
+          tile.template run<4, 1>(m, n);
+          break;
+      }
+    }
+  }
+}
+
+struct VecBf16 {
+  const uint16_t* xr;
+  const uint16_t* W;
+  int64_t K, Kp;
+  float* y;
+  int64_t ldy;
+  template <int MR, int NR>
+  void run(int64_t m, int64_t n) const {
+    vec_tile_bf16<MR, NR>(xr + m * Kp, Kp, W + n * K, K, y + m * ldy + n, ldy);
+  }
+};
+
+struct VecFp8 {
+  const uint16_t* xr;
+  const uint8_t* W;
+  const float* bs;
+  int64_t K, Kp;
+  const __m512i* t;
+  float* y;
+  int64_t ldy;
+  template <int MR, int NR>
+  void run(int64_t m, int64_t n) const {
+    vec_tile_fp8<MR, NR>(xr + m * Kp, Kp, W + n * K, bs, K, n, t, y + m * ldy + n, ldy);
+  }
+};
+
+void vec_bf16(const uint16_t* xr, int64_t M, const uint16_t* W, int64_t K, float* y, int64_t ldy,
+              int64_t n0, int64_t n1) {
+  vec_drive(M, n0, n1, VecBf16{xr, W, K, 2 * pairs(K), y, ldy});
+}
+
+void vec_fp8(const uint16_t* xr, int64_t M, const uint8_t* W, const float* bs, int64_t, int64_t K,
+             float* y, int64_t ldy, int64_t n0, int64_t n1) {
+  __m512i t[4];
+  load_lut(t);
+  vec_drive(M, n0, n1, VecFp8{xr, W, bs, K, 2 * pairs(K), t, y, ldy});
+}
+
+}  // namespace
+
+const Bf16ActTable& bf16act_table_avx512() {
+  static const Bf16ActTable t{&pack, &round_rows, &packed_bf16, &packed_fp8, &vec_bf16, &vec_fp8};
+  return t;
+}
+
+}  // namespace dsv3::kernels::detail
