@@ -20,7 +20,12 @@
 # Environment knobs (defaults): THREADS=2 (comma list), PROMPT=512, GEN=128,
 # DEPTHS=0,4096,16384, ROUNDS=3, TYPES=bf16,q8_0, DSV3=/work/main/build-bench/dsv3,
 # DSV3_ARGS="--kv-type bf16" (llama.cpp's default KV cache is f16: same 2 bytes/value),
-# LLAMA_ARGS="" (extra llama-bench flags), OUT=/work/bench-runs/<time>.
+# LLAMA_ARGS="" (extra llama-bench flags), OUT=/work/bench-runs/<time>,
+# BF16_ACT=fp32: --act-precision of dsv3 for the bf16 pair. BF16_ACT=bf16 is the same numeric
+# contract as llama.cpp's BF16 path (activations rounded to bf16 once per matmul, bf16 x bf16
+# products summed in fp32 with vdpbf16ps); fp32 (dsv3's default) keeps activations in fp32, more
+# accurate and more work. FP8_ACT=fp32: the same for the FP8 checkpoint (Q8_0 on llama.cpp's side
+# rounds activations to 8 bits).
 # Only llama-bench fills a depth with a real (untimed) prefill; dsv3 bench writes synthetic
 # latent rows (--fill synthetic): decode and prefill cost do not depend on the cached values.
 set -euo pipefail
@@ -41,6 +46,8 @@ GGUF_DIR=${GGUF_DIR:-/work/models/gguf}
 DSV3=${DSV3:-/work/main/build-bench/dsv3}
 DSV3_ARGS=${DSV3_ARGS:---kv-type bf16}
 LLAMA_ARGS=${LLAMA_ARGS:-}
+BF16_ACT=${BF16_ACT:-fp32}
+FP8_ACT=${FP8_ACT:-fp32}
 OUT=${OUT:-/work/bench-runs/$(date -u +%Y%m%d-%H%M%S)}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -115,20 +122,20 @@ done
   echo "dsv3: $(git -C "$HERE/.." rev-parse --short HEAD) ($DSV3)"
   echo "llama.cpp: $(git -C "$LLAMA_DIR" rev-parse --short HEAD 2>/dev/null || echo '?') (llama-cpp-python $LLAMA_PIN)"
   echo "settings: threads=$THREADS p=$PROMPT n=$GEN depths=$DEPTHS rounds=$ROUNDS types=$TYPES"
-  echo "dsv3 args: $DSV3_ARGS; llama-bench args: $LLAMA_ARGS"
+  echo "dsv3 args: $DSV3_ARGS (+ --act-precision $BF16_ACT for bf16, $FP8_ACT for fp8); llama-bench args: $LLAMA_ARGS"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/meta.txt" >&2
 
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in ${THREADS//,/ }; do
     for ty in ${TYPES//,/ }; do
-      dm=$MODEL
-      [[ $ty == bf16 ]] || dm=$FP8_MODEL
+      dm=$MODEL act=$BF16_ACT
+      [[ $ty == bf16 ]] || { dm=$FP8_MODEL; act=$FP8_ACT; }
       if [[ -n $dm ]]; then
         log "round $r/$ROUNDS, $t thread(s), $ty: dsv3 ($dm)"
         # shellcheck disable=SC2086
         if ! "$DSV3" bench -m "$dm" -p "$PROMPT" -n "$GEN" --depths "$DEPTHS" -t "$t" -r 1 \
-            $DSV3_ARGS --json > "$OUT/r${r}_dsv3_${ty}_t${t}.json" 2> "$OUT/r${r}_dsv3_${ty}_t${t}.err"; then
+            $DSV3_ARGS --act-precision "$act" --json > "$OUT/r${r}_dsv3_${ty}_t${t}.json" 2> "$OUT/r${r}_dsv3_${ty}_t${t}.err"; then
           log "dsv3 failed on $dm: $(tail -1 "$OUT/r${r}_dsv3_${ty}_t${t}.err")"
           rm -f "$OUT/r${r}_dsv3_${ty}_t${t}.json"
         fi

@@ -1,6 +1,7 @@
 // Machine roofline probes for `dsv3 bench`: sustained memory read bandwidth (a sequential read
 // of a buffer much larger than the last-level cache, split over the pool's pinned threads) and
-// peak fp32 FMA throughput (independent FMA chains in registers, per thread). Both are measured
+// peak fp32 FMA throughput and bf16 dot-product throughput (independent chains in registers,
+// every thread). Both are measured
 // with the same ThreadPool (same threads, same pinning) that runs the model.
 #pragma once
 #include <cstddef>
@@ -30,8 +31,12 @@ struct FlopsResult {
   std::string isa;    // "avx512f", "avx2+fma" or "scalar": which loop was timed
 };
 
-// Times a loop of 12 independent vector FMA chains per thread for about `seconds` in total.
+// Times a loop of 16 independent vector FMA chains (in registers) on every thread of the pool
+// at once for about `seconds` in total.
 FlopsResult measure_peak_flops(ThreadPool* pool, double seconds = 0.3);
+// The same with vdpbf16ps chains (AVX-512 BF16; 1 instruction = 32 multiply-adds = 64 FLOP):
+// the peak of the --act-precision bf16 matmuls. gflops = 0 and isa = "" without AVX-512 BF16.
+FlopsResult measure_peak_bf16dot(ThreadPool* pool, double seconds = 0.3);
 
 // "AMD EPYC ..." from /proc/cpuinfo ("unknown CPU" if absent).
 std::string cpu_model_name();

@@ -19,6 +19,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "kernels/matmul_bf16act.h"
 #include "model_args.h"
 #include "runtime/bench_cost.h"
 #include "runtime/bench_probe.h"
@@ -43,6 +44,8 @@ const char* kHelp =
     "  --json           JSON on stdout;  --md: markdown table (default)\n"
     "  --seed S         seed of the random tokens (default 1)\n"
     "  --kv-type T      latent cache dtype f32 (default) or bf16; --mla auto|naive|absorbed\n"
+    "  --act-precision P  fp32 (default) or bf16 activations into BF16/FP8-weight matmuls;\n"
+    "                   with bf16 the prefill % of peak is against the bf16 dot-product peak\n"
     "  --ctx N          cache size (default: max depth + max(P, N))\n";
 
 using Clock = std::chrono::steady_clock;
@@ -161,7 +164,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
 
   // Load through the shared model flags, with the cache sized here and the first thread count.
   std::vector<std::string> largv;
-  for (const char* f : {"-m", "--model", "--kv-type", "--mla"})
+  for (const char* f : {"-m", "--model", "--kv-type", "--mla", "--act-precision"})
     if (a.has(f)) { largv.push_back(f); largv.push_back(a.get(f)); }
   largv.push_back("--ctx");
   largv.push_back(std::to_string(ctx));
@@ -192,13 +195,16 @@ int cmd_bench(const std::vector<std::string>& argv) {
 
   nlohmann::json probes = nlohmann::json::object();
   std::vector<bench::BandwidthResult> bw_before(threads.size()), bw_after(threads.size());
-  std::vector<bench::FlopsResult> peak(threads.size());
+  std::vector<bench::FlopsResult> peak(threads.size()), peak_dot(threads.size());
   auto run_probes = [&](std::vector<bench::BandwidthResult>& out, bool with_flops) {
     for (size_t i = 0; i < threads.size(); ++i) {
       std::fprintf(stderr, "\rbench: probing memory bandwidth with %lld thread(s)...   ",
                    (long long)threads[i]);
       out[i] = bench::measure_read_bandwidth(pools[i].get(), size_t(probe_mib) << 20);
-      if (with_flops) peak[i] = bench::measure_peak_flops(pools[i].get());
+      if (with_flops) {
+        peak[i] = bench::measure_peak_flops(pools[i].get());
+        peak_dot[i] = bench::measure_peak_bf16dot(pools[i].get());
+      }
     }
   };
   if (probe) run_probes(bw_before, true);
@@ -295,6 +301,15 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (probe) run_probes(bw_after, false);
   std::fprintf(stderr, "\rbench: done.%60s\n", "");
 
+  // Prefill shares are against the peak of the instruction the matmuls use: vdpbf16ps under
+  // --act-precision bf16 with BF16/FP8 weights (judged by o_proj of layer 0), else fp32 FMA.
+  const std::string act = std::string(kernels::act_precision_name(kernels::act_precision()));
+  const bool dot_peak = kernels::act_precision() == kernels::ActPrecision::kBf16 &&
+                        !m.layers.empty() && kernels::bf16act_applies(m.layers[0].attn.o_proj.dtype) &&
+                        kernels::bf16act_native();
+  const char* peak_name = dot_peak ? "bf16 dot (vdpbf16ps)" : "fp32 FMA";
+  auto prefill_peak = [&](size_t i) { return dot_peak ? peak_dot[i].gflops : peak[i].gflops; };
+
   // Roofline shares: bandwidth = the better of the best passes before and after the run.
   auto thread_index = [&](int t) {
     for (size_t i = 0; i < threads.size(); ++i)
@@ -306,7 +321,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     const size_t i = thread_index(r.threads);
     const double bw = std::max(bw_before[i].best_gbs, bw_after[i].best_gbs);
     if (r.n_gen) r.bw_share = r.gbs / bw;
-    if (r.n_prompt) r.flops_share = r.gflops / peak[i].gflops;
+    if (r.n_prompt) r.flops_share = r.gflops / prefill_peak(i);
   }
 
   // Memory: resident part of the mapped weights, cache, estimated buffers vs peak RSS.
@@ -340,6 +355,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
                   {"active_params", bench::active_params(m)},
                   {"decode_weight_bytes_per_token", dec_bytes}};
     j["kv_type"] = kvt;
+    j["act_precision"] = act;
+    j["peak_kind"] = dot_peak ? "bf16dot" : "fp32fma";
     j["fill"] = fill;
     j["probes"] = nlohmann::json::array();
     for (size_t i = 0; probe && i < threads.size(); ++i)
@@ -350,7 +367,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
                              {"read_gbs_after_median", bw_after[i].median_gbs},
                              {"probe_bytes", bw_before[i].bytes},
                              {"peak_gflops_fp32", peak[i].gflops},
-                             {"peak_isa", peak[i].isa}});
+                             {"peak_isa", peak[i].isa},
+                             {"peak_gflops_bf16dot", peak_dot[i].gflops}});
     j["results"] = nlohmann::json::array();
     for (const Result& r : results) {
       const Stats s = stats(r.tps);
@@ -386,7 +404,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::printf("decode reads %s of weights per token (+ latent cache: %lld B/token/layer as %s)\n",
               human_bytes(dec_bytes).c_str(),
               (long long)(c.latent_cache_width() * int64_t(dtype_size(kv_dtype))), kvt.c_str());
-  std::printf("cpu: %s; cache fill: %s\n", bench::cpu_model_name().c_str(), fill.c_str());
+  std::printf("cpu: %s; cache fill: %s; activations into matmuls: %s\n",
+              bench::cpu_model_name().c_str(), fill.c_str(), act.c_str());
   std::printf("memory: peak RSS %s; weights %s resident of %s mapped, kv cache %s, buffers ~%s "
               "(estimate), bandwidth-probe array %s; peak RSS = %.1f%% of their sum\n",
               human_bytes(double(peak_rss_bytes())).c_str(), human_bytes(double(resident_now)).c_str(),
@@ -396,11 +415,12 @@ int cmd_bench(const std::vector<std::string>& argv) {
                   std::max(1.0, double(resident_now + lm.cache->bytes() + buffers_est + probe_bytes)));
   for (size_t i = 0; probe && i < threads.size(); ++i)
     std::printf("roofline, %lld thread(s): read bandwidth %.1f GB/s before, %.1f after (best of "
-                "%d passes over %s; medians %.1f / %.1f); fp32 FMA peak %.0f GFLOP/s (%s)\n",
+                "%d passes over %s; medians %.1f / %.1f); fp32 FMA peak %.0f GFLOP/s (%s), bf16 dot "
+                "peak %.0f GFLOP/s; %% of peak below is of the %s peak\n",
                 (long long)threads[i], bw_before[i].best_gbs, bw_after[i].best_gbs,
                 bw_before[i].passes, human_bytes(double(bw_before[i].bytes)).c_str(),
                 bw_before[i].median_gbs, bw_after[i].median_gbs, peak[i].gflops,
-                peak[i].isa.c_str());
+                peak[i].isa.c_str(), peak_dot[i].gflops, peak_name);
   std::printf("\n| test | depth | threads | t/s (median) | t/s (mean ± sd) | GB/s | %% of BW | "
               "GFLOP/s | %% of peak | CPU util |\n");
   std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");

@@ -5,11 +5,13 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "kernels/matmul_bf16act.h"
 
 namespace dsv3::cli {
 
 std::vector<std::string> model_flag_spec() {
-  return {"-m=", "--model=", "--threads=", "-t=", "--ctx=", "--kv-type=", "--mla=", "--dump="};
+  return {"-m=", "--model=", "--threads=", "-t=", "--ctx=", "--kv-type=", "--mla=", "--dump=",
+          "--act-precision="};
 }
 
 const char* model_flag_help() {
@@ -18,6 +20,9 @@ const char* model_flag_help() {
          "  --ctx N             context length in tokens (default: min(4096, max_position_embeddings))\n"
          "  --kv-type T         latent KV cache dtype: f32 (default) or bf16\n"
          "  --mla MODE          auto (absorbed for chunks of <= 64 rows, naive above), naive or absorbed\n"
+         "  --act-precision P   activations entering BF16/FP8-weight matmuls: fp32 (default, exact)\n"
+         "                      or bf16 (rounded once per matmul, vdpbf16ps: llama.cpp's BF16 contract;\n"
+         "                      no-op for F32/F16 and GGUF weights)\n"
          "  --dump DIR          write every named intermediate as DIR/L<layer>.<name>.npy\n";
 }
 
@@ -48,6 +53,11 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
   else if (mla == "naive") lm.fwd.mla = MlaMode::kNaive;
   else if (mla == "absorbed") lm.fwd.mla = MlaMode::kAbsorbed;
   else fail("--mla must be auto, naive or absorbed, got '", mla, "'");
+  kernels::ActPrecision prec = kernels::ActPrecision::kFp32;
+  const std::string ap = a.get("--act-precision", "fp32");
+  DSV3_CHECK(kernels::parse_act_precision(ap, &prec), "--act-precision must be fp32 or bf16, got '",
+             ap, "'");
+  kernels::set_act_precision(prec);  // process-wide, like the FP8 GEMM mode
   lm.fwd.dump_dir = a.get("--dump", "");
   if (!lm.fwd.dump_dir.empty()) std::filesystem::create_directories(lm.fwd.dump_dir);
   if (!quiet) {
@@ -71,6 +81,9 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
                  KvCache::bytes_per_token(c, c.num_hidden_layers, DType::BF16),
                  KvCache::bytes_per_token(c, c.num_hidden_layers, DType::F32), (long long)ctx,
                  kvt.c_str(), double(lm.cache->bytes()) / 1048576.0);
+    if (prec == kernels::ActPrecision::kBf16)
+      std::fprintf(stderr, "activations: bf16 into BF16/FP8-weight matmuls (%s)\n",
+                   kernels::bf16act_native() ? "vdpbf16ps" : "scalar emulation: slow");
     std::fprintf(stderr, "threads: %d\n", lm.pool->size());
   }
   return lm;

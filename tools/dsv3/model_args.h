@@ -1,6 +1,6 @@
 // Flags shared by the subcommands that run a model (-m, --threads, --ctx, --kv-type, --mla,
-// --dump) and the code that loads the model, creates the thread pool and KV cache, and
-// prints the load report (weights, cache bytes per token, buffers) to stderr.
+// --act-precision, --dump) and the code that loads the model, creates the thread pool and KV
+// cache, and prints the load report (weights, cache bytes per token, buffers) to stderr.
 #pragma once
 #include <memory>
 #include <string>
