@@ -12,6 +12,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "kernels/kernels_impl.h"
+#include "kernels/matvec_stream.h"
 #include "kernels/simd_avx512.h"
 
 namespace dsv3::kernels::detail {
@@ -27,6 +28,8 @@ struct V512 : Vec512 {
 const KernelTable& table_avx512() {
   static const KernelTable t = [] {
     KernelTable k = make_table<V512>();
+    k.matmul_rows = &stream_matmul_rows<V512>;  // decode rows as one stream (matvec_stream.h)
+    k.gate_up_rows = &stream_gate_up_rows<V512>;
     add_packed_avx512(&k);
     return k;
   }();
