@@ -312,7 +312,7 @@ GgmlTypeInfo ggml_type_info(uint32_t t) {
   }
 }
 
-std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
+std::unique_ptr<GgufFile> GgufFile::open_one(const std::string& path) {
   std::unique_ptr<GgufFile> g(new GgufFile());
   g->name_ = path;
   g->file_ = MappedFile(path);
@@ -401,6 +401,7 @@ void GgufFile::parse_all(const uint8_t* data, size_t size) {
            ") lies outside the file (data section has ", avail, " bytes)");
     t.data = data + data_offset_ + t.offset;
   }
+  shards_ = {GgufShard{name_, uint64_t(size), data_offset_, uint64_t(tensors_.size())}};
 }
 
 const GgufValue* GgufFile::find(std::string_view key) const {

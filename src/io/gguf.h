@@ -2,6 +2,8 @@
 // tensor infos with ggml type sizes, alignment and the mmap'd data section. Every read is
 // bounds-checked; a malformed file throws dsv3::Error naming the file and the field at fault.
 // Used for vocab-only GGUF tokenizers (tokenizer.ggml.*) and for GGUF weights.
+// Split GGUFs (llama.cpp's gguf-split: NAME-00001-of-0000N.gguf, ...) open as one GgufFile whose
+// tensor table spans every shard (gguf_split.cpp).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -75,19 +77,46 @@ struct GgufTensorInfo {
   std::string name;
   std::vector<int64_t> dims;  // ggml order: dims[0] is the fastest-varying (innermost)
   uint32_t type = 0;          // ggml type id
-  uint64_t offset = 0;        // relative to the data section
+  uint64_t offset = 0;        // relative to the data section of its shard
+  uint32_t shard = 0;         // index of the file holding the data (0 unless split)
   uint64_t n_elements = 0;
   uint64_t n_bytes = 0;
   const uint8_t* data = nullptr;  // into the mapping (or the caller's buffer)
 };
 
+// One file of a GGUF model: for an unsplit file the file itself, for a split one each shard in
+// split.no order.
+struct GgufShard {
+  std::string name;          // path (or the name given to parse())
+  uint64_t size = 0;         // bytes
+  uint64_t data_offset = 0;  // start of its data section
+  uint64_t n_tensors = 0;    // tensors whose data it holds
+};
+
+// llama.cpp's split naming: shard `no` (0-based) of `count` is PREFIX-%05d-of-%05d.gguf with
+// no + 1. gguf_split_prefix returns false when `path` does not end that way.
+std::string gguf_split_path(const std::string& prefix, uint32_t no, uint32_t count);
+bool gguf_split_prefix(const std::string& path, uint32_t no, uint32_t count, std::string* prefix);
+
 class GgufFile {
  public:
   // Maps and parses `path`. Throws Error for anything malformed (bad magic, version 1,
   // truncated data, bad types, out-of-range tensor data, duplicate keys or tensor names).
+  // A file with split.count > 1 is one shard of a split model (any shard may be given): the
+  // others are found by gguf_split_path, mapped (no copy) and merged by merge_shards; a
+  // missing shard is an error naming the expected path.
   static std::unique_ptr<GgufFile> open(const std::string& path);
   // Parses a buffer the caller keeps alive (fuzzing, tests); `name` is used in messages.
+  // No split handling: a shard parsed this way is just that shard (see merge_shards).
   static std::unique_ptr<GgufFile> parse(const uint8_t* data, size_t size, const std::string& name);
+  // Merges parsed shards (shards[k] must be split.no k) into one GgufFile: metadata is shard 0's
+  // (llama.cpp writes the model's keys there only), tensors are every shard's in shard order,
+  // each keeping its data pointer and its shard index. Throws Error naming the file at fault
+  // when a shard lacks split.no/split.count/split.tensors.count, has another split.no, another
+  // split.count or split.tensors.count than shard 0 (a shard of another model or another
+  // split), when a tensor name occurs twice, when the count of shards differs from
+  // split.count, or when the tensors found differ from split.tensors.count.
+  static std::unique_ptr<GgufFile> merge_shards(std::vector<std::unique_ptr<GgufFile>> shards);
 
   const std::string& name() const { return name_; }
   uint32_t version() const { return version_; }
@@ -113,8 +142,12 @@ class GgufFile {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
 
+  // The files this model's data lies in (one entry unless split); tensor.shard indexes it.
+  const std::vector<GgufShard>& shards() const { return shards_; }
+
  private:
   GgufFile() = default;
+  static std::unique_ptr<GgufFile> open_one(const std::string& path);
   void parse_all(const uint8_t* data, size_t size);
   const GgufValue& require(std::string_view key) const;
 
@@ -125,6 +158,8 @@ class GgufFile {
   uint64_t data_offset_ = 0;
   std::vector<GgufKV> kv_;
   std::vector<GgufTensorInfo> tensors_;
+  std::vector<GgufShard> shards_;
+  std::vector<std::unique_ptr<GgufFile>> parts_;  // shards 1.. of a split model (own the mappings)
 };
 
 }  // namespace dsv3

@@ -2,6 +2,7 @@
 // shapes in ggml order, offsets), read with src/io/gguf.h. Long arrays (tokenizer vocab,
 // merges) are shown by type, count and first elements. A malformed or truncated file is the
 // reader's dsv3::Error (exit 1), so this is also the quick "does this download parse" check.
+// A split GGUF (any of its shards given) is shown as one model, with a line per shard.
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -18,6 +19,7 @@ namespace {
 const char* kHelp =
     "usage: dsv3 gguf-info FILE [--tensors] [--full]\n"
     "  prints version, alignment, metadata and a summary of tensor types\n"
+    "  FILE may be any shard of a split GGUF (NAME-00001-of-0000N.gguf): all shards are read\n"
     "  --tensors  also list every tensor (name, type, ggml dims, offset, bytes)\n"
     "  --full     print long strings and arrays in full (default: first 8 elements, 200 chars)\n";
 
@@ -74,6 +76,14 @@ int cmd_gguf_info(const std::vector<std::string>& argv) {
   auto g = GgufFile::open(a.positional()[0]);
   std::printf("file: %s\nversion: %u\nalignment: %" PRIu64 "\ndata offset: %" PRIu64 "\n", g->name().c_str(),
               g->version(), g->alignment(), g->data_offset());
+  if (g->shards().size() > 1) {
+    std::printf("shards: %zu\n", g->shards().size());
+    for (size_t k = 0; k < g->shards().size(); ++k) {
+      const GgufShard& s = g->shards()[k];
+      std::printf("  %zu: %s (%" PRIu64 " bytes, data offset %" PRIu64 ", %" PRIu64 " tensors)\n", k + 1,
+                  s.name.c_str(), s.size, s.data_offset, s.n_tensors);
+    }
+  }
   std::printf("metadata: %zu keys\n", g->metadata().size());
   for (const GgufKV& kv : g->metadata())
     std::printf("  %s (%s) = %s\n", kv.key.c_str(), gguf_type_name(kv.value.type), value_str(kv.value, full).c_str());
@@ -94,8 +104,10 @@ int cmd_gguf_info(const std::vector<std::string>& argv) {
     for (const GgufTensorInfo& t : g->tensors()) {
       std::string dims;
       for (size_t i = 0; i < t.dims.size(); ++i) dims += (i ? ", " : "") + std::to_string(t.dims[i]);
-      std::printf("  %-40s %-6s [%s] offset %" PRIu64 " bytes %" PRIu64 "\n", t.name.c_str(),
+      std::printf("  %-40s %-6s [%s] offset %" PRIu64 " bytes %" PRIu64, t.name.c_str(),
                   ggml_type_info(t.type).name, dims.c_str(), t.offset, t.n_bytes);
+      if (g->shards().size() > 1) std::printf(" shard %u", t.shard + 1);
+      std::printf("\n");
     }
   }
   return 0;
