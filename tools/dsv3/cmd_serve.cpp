@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 
 #include "command.h"
 #include "core/error.h"
@@ -31,7 +32,8 @@ const char* kHelp =
     "  --queue N           requests waiting for pages or a batch place before 429 (default 64)\n"
     "  --prefill-chunk N   prompt tokens per batched step (default 256)\n"
     "  --max-body N        largest request body in bytes (default 1048576; larger -> 413)\n"
-    "  --model-name NAME   model id clients must send (default: the model folder's name)\n"
+    "  --model-name NAME   model id clients must send (default: the model folder's or GGUF file's\n"
+    "                      name; NAME.gguf for a split NAME-0000k-of-0000N.gguf)\n"
     "  --mtp N / --no-mtp  MTP self-speculative decoding in the batched steps (default: 1 when the\n"
     "                      checkpoint has the module; the server drafts at most 1 token)\n"
     "  routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health,\n"
@@ -81,6 +83,8 @@ int cmd_serve(const std::vector<std::string>& argv) {
   }
   std::string name = std::filesystem::path(lm.dir).filename().string();
   if (name.empty()) name = std::filesystem::path(lm.dir).parent_path().filename().string();
+  // A split GGUF is named after the model, whichever shard was given: M-00002-of-00003.gguf -> M.gguf.
+  name = std::regex_replace(name, std::regex("-[0-9]{5}-of-[0-9]{5}\\.gguf$"), ".gguf");
   api.model_name = a.get("--model-name", name.empty() ? "dsv3" : name);
   api.ctx = opt.ctx;
   api.vocab_size = lm.model->config.vocab_size;
