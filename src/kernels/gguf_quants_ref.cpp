@@ -8,6 +8,8 @@
 
 #include "core/error.h"
 #include "kernels/gguf_quants.h"
+#include "kernels/isa.h"
+#include "kernels/quantize_q8k.h"
 
 namespace dsv3::kernels {
 
@@ -154,7 +156,26 @@ void quantize_acts_q8(const float* x, int64_t M, int64_t K, Q8Acts* a, DType wt)
   a->s32.resize(size_t(M * K / 32));
   a->s16.resize(size_t(M * K / 16));
   a->sx32.resize(size_t(M * K / 32));
-  if (kq) {
+  if (kq && current_isa() != Isa::Portable) {  // vectorised, same bits as the loop below
+    const int64_t nb = M * K / 256;
+    thread_local std::vector<float> dblk;
+    dblk.resize(size_t(nb));
+    if (current_isa() == Isa::Avx512)
+      detail::quantize_q8k_avx512(x, nb, a->q.data(), dblk.data(), a->s16.data());
+    else
+      detail::quantize_q8k_avx2(x, nb, a->q.data(), dblk.data(), a->s16.data());
+    for (int64_t b = 0; b < nb; ++b) {
+      const float d = dblk[size_t(b)];
+      for (int j = 0; j < 16; ++j) a->d16[size_t(16 * b + j)] = d;
+      for (int j = 0; j < 8; ++j) {
+        a->s32[size_t(8 * b + j)] = a->s16[size_t(16 * b + 2 * j)] + a->s16[size_t(16 * b + 2 * j + 1)];
+        a->d32[size_t(8 * b + j)] = d;
+        a->sx32[size_t(8 * b + j)] = 0.0f;
+      }
+    }
+    return;
+  }
+  if (kq) {  // the reference loop (and the portable path)
     for (int64_t b = 0; b < M * K / 256; ++b) {
       const float* xb = x + b * 256;
       float amax = 0.0f, vmax = 0.0f;

@@ -23,6 +23,8 @@ struct KernelTable {
   // One row: y = x / sqrt(mean(x^2) + eps) * w, w given as fp32 or bf16/f16 bits.
   void (*rmsnorm_row)(const float* x, int64_t n, const void* w, DType wt, float eps, float* y);
   void (*silu_mul)(const float* gate, const float* up, int64_t n, float* out);
+  // One row of ggml's SwiGLU numerics (ops.h, silu_mul_ggml).
+  void (*silu_mul_ggml)(const float* gate, const float* up, int64_t n, float* out);
   void (*softmax)(float* x, int64_t n);
   void (*add_inplace)(float* y, const float* x, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);

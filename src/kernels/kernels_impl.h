@@ -15,6 +15,7 @@
 // too. (The AVX-512 packed prefill, matmul_packed_avx512.cpp, takes over from
 // KernelTable::packed_min_m rows with a different, equally fixed order.)
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/kernel_table.h"
@@ -302,6 +303,23 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
   }
 }
 
+// One row of ggml's SwiGLU (models loaded from GGUF): out = (g / (1 + exp_ggml(0 - g))) * u
+// for the first n - n % 16 values (ggml's 16-lane AVX-512 loop; V::L divides 16), std::exp
+// for the last n % 16 (ggml's scalar tail). Same bits as silu_mul_ggml_ref on every ISA.
+template <class V>
+void silu_mul_ggml(const float* gate, const float* up, int64_t n, float* out) {
+  using R = typename V::R;
+  const R one = V::set1(1.0f), zero = V::zero();
+  const int64_t nv = n - n % 16;
+  int64_t i = 0;
+  for (; i < nv; i += V::L) {
+    const R g = V::load(gate + i);
+    const R s = V::div(g, V::add(one, V::exp_ggml(V::sub(zero, g))));
+    V::store(out + i, V::mul(s, V::load(up + i)));
+  }
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 template <class V, class WL>
 void gate_up_t(const float* x, const typename WL::T* Wg, const typename WL::T* Wu, int64_t K,
                float* h, int64_t n0, int64_t n1) {
@@ -452,6 +470,7 @@ KernelTable make_table() {
   t.dot = &dot<V>;
   t.rmsnorm_row = &rmsnorm_row<V>;
   t.silu_mul = &silu_mul<V>;
+  t.silu_mul_ggml = &silu_mul_ggml<V>;
   t.softmax = &softmax<V>;
   t.add_inplace = &add_inplace<V>;
   t.axpy = &axpy<V>;

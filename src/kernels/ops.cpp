@@ -3,6 +3,7 @@
 #include "kernels/ops.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -215,6 +216,26 @@ void rmsnorm(const float* x, int64_t M, int64_t n, const TensorView& w, float ep
 
 void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
   table().silu_mul(gate, up, n, out);
+}
+
+void rmsnorm_ggml(const float* x, int64_t M, int64_t n, const TensorView& w, float eps, float* y) {
+  DSV3_CHECK(matmul_dtype(w.dtype), "rmsnorm: weight dtype ", dtype_name(w.dtype),
+             " is not supported");
+  DSV3_CHECK(w.numel() >= n, "rmsnorm: weight has ", w.numel(), " values, need ", n);
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * n;
+    float* yr = y + m * n;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += double(xr[i] * xr[i]);
+    const float mean = float(sum / double(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale * weight_at(w, i);
+  }
+}
+
+void silu_mul_ggml(const float* gate, const float* up, int64_t M, int64_t n, float* out) {
+  const auto& t = table();
+  for (int64_t m = 0; m < M; ++m) t.silu_mul_ggml(gate + m * n, up + m * n, n, out + m * n);
 }
 
 void softmax(float* x, int64_t n) {

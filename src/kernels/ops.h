@@ -54,6 +54,27 @@ void rmsnorm_ref(const float* x, int64_t M, int64_t n, const TensorView& w, floa
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
 void silu_mul_ref(const float* gate, const float* up, int64_t n, float* out);
 
+// The same two ops as llama.cpp's CPU backend computes them, for models loaded from GGUF
+// (ModelConfig::ggml_numerics), so that dsv3's activations match llama.cpp's bit for bit where
+// the matmuls do:
+// rmsnorm_ggml: per row, the fp32 squares x*x summed in double in index order, mean =
+// fp32(sum / n), scale = 1 / sqrtf(mean + eps), y = (x * scale) * w. y may alias x. (Plain
+// scalar code: it is its own reference.)
+void rmsnorm_ggml(const float* x, int64_t M, int64_t n, const TensorView& w, float eps, float* y);
+// silu_mul_ggml: M rows of n: out = silu(gate) * up with ggml's vector expf
+// (kernels/exp_ggml.h) for the first n - n % 16 values of each row and std::exp for the rest,
+// as ggml's SwiGLU does on AVX-512. out may alias gate or up. Bit-identical to the _ref twin.
+void silu_mul_ggml(const float* gate, const float* up, int64_t M, int64_t n, float* out);
+// rmsnorm_ggml if `ggml` (ModelConfig::ggml_numerics), else rmsnorm.
+inline void rmsnorm_as(bool ggml, const float* x, int64_t M, int64_t n, const TensorView& w, float eps,
+                       float* y) {
+  if (ggml)
+    rmsnorm_ggml(x, M, n, w, eps, y);
+  else
+    rmsnorm(x, M, n, w, eps, y);
+}
+void silu_mul_ggml_ref(const float* gate, const float* up, int64_t M, int64_t n, float* out);
+
 // In-place softmax of x[0..n) in fp32 (max-subtracted).
 void softmax(float* x, int64_t n);
 void softmax_ref(float* x, int64_t n);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fp8.h"
+#include "kernels/exp_ggml.h"
 #include "kernels/gguf_quants.h"
 #include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
@@ -110,6 +111,16 @@ void silu_mul_ref(const float* gate, const float* up, int64_t n, float* out) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+}
+
+void silu_mul_ggml_ref(const float* gate, const float* up, int64_t M, int64_t n, float* out) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t k = m * n + i;
+      const float g = gate[k];
+      const float e = i < n - n % 16 ? exp_ggml_scalar(0.0f - g) : std::exp(-g);
+      out[k] = g / (1.0f + e) * up[k];
+    }
 }
 
 void softmax_ref(float* x, int64_t n) {

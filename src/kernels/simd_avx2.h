@@ -6,7 +6,10 @@
 #pragma once
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
+
+#include "kernels/exp_ggml.h"
 
 namespace dsv3::kernels::detail {
 
@@ -86,6 +89,30 @@ struct Vec256 {
     const R s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
     const R s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
     return mul(mul(p, s1), s2);
+  }
+  // ggml's vector expf (kernels/exp_ggml.h, same operations): 2^n applied as two exact halves,
+  // so the one rounding matches AVX-512's scalef; |n| > 192 gives inf / 0.
+  static R exp_ggml(R x) {
+    using C = ExpGgmlConst;
+    const R z = fma(x, set1(C::kLog2e), set1(C::kShift));
+    const R n = sub(z, set1(C::kShift));
+    const R b = _mm256_fnmadd_ps(n, set1(C::kLn2Lo), _mm256_fnmadd_ps(n, set1(C::kLn2Hi), x));
+    const R u = mul(b, b);
+    const R j = fma(fma(fma(set1(C::kC4), b, set1(C::kC3)), u, fma(set1(C::kC2), b, set1(C::kC1))), u,
+                    fma(set1(C::kC0), b, set1(1.0f)));
+    const R an = _mm256_andnot_ps(set1(-0.0f), n);
+    const R big = _mm256_cmp_ps(an, set1(C::kOutOfRange), _CMP_GT_OQ);
+    const R nc = _mm256_min_ps(_mm256_max_ps(n, set1(-C::kOutOfRange)), set1(C::kOutOfRange));
+    const __m256i ni = _mm256_cvtps_epi32(nc);
+    const __m256i n1 = _mm256_srai_epi32(ni, 1);
+    const __m256i n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const R s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const R s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    const R res = mul(mul(j, s1), s2);
+    if (_mm256_testz_ps(big, big)) return res;
+    const R alt = _mm256_blendv_ps(set1(INFINITY), zero(), _mm256_cmp_ps(n, zero(), _CMP_LE_OQ));
+    return _mm256_blendv_ps(res, alt, big);
   }
 };
 

@@ -7,7 +7,10 @@
 #pragma once
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
+
+#include "kernels/exp_ggml.h"
 
 namespace dsv3::kernels::detail {
 
@@ -80,6 +83,21 @@ struct Vec512 {
     const R s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
     const R s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
     return mul(mul(p, s1), s2);
+  }
+  // ggml's vector expf (kernels/exp_ggml.h, same operations; 2^n by scalef, one rounding).
+  static R exp_ggml(R x) {
+    using C = ExpGgmlConst;
+    const R z = _mm512_fmadd_ps(x, set1(C::kLog2e), set1(C::kShift));
+    const R n = _mm512_sub_ps(z, set1(C::kShift));
+    const R b = _mm512_fnmadd_ps(n, set1(C::kLn2Lo), _mm512_fnmadd_ps(n, set1(C::kLn2Hi), x));
+    const R u = _mm512_mul_ps(b, b);
+    const R j = fma(fma(fma(set1(C::kC4), b, set1(C::kC3)), u, fma(set1(C::kC2), b, set1(C::kC1))), u,
+                    fma(set1(C::kC0), b, set1(1.0f)));
+    const R res = _mm512_scalef_ps(j, n);
+    const __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(n), set1(C::kOutOfRange), _CMP_GT_OQ);
+    if (!big) return res;
+    const R alt = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, zero(), _CMP_LE_OQ), set1(INFINITY), zero());
+    return _mm512_mask_blend_ps(big, res, alt);
   }
 };
 

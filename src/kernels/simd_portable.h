@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/exp_ggml.h"
 
 namespace dsv3::kernels::detail {
 
@@ -83,6 +84,10 @@ struct VecPortable {
   }
   static R exp(R a) {
     for (int i = 0; i < L; ++i) a.v[i] = std::exp(a.v[i]);
+    return a;
+  }
+  static R exp_ggml(R a) {
+    for (int i = 0; i < L; ++i) a.v[i] = exp_ggml_scalar(a.v[i]);
     return a;
   }
 };

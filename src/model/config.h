@@ -6,8 +6,11 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/dtype.h"
 
 namespace dsv3 {
 
@@ -73,6 +76,15 @@ struct ModelConfig {
   bool fp8 = false;
   int64_t fp8_block_rows = 128, fp8_block_cols = 128;
   bool scale_ue8m0 = false;             // V3.1 "scale_fmt": "ue8m0"
+  // Models loaded from GGUF: the fp32 ops around the matmuls follow ggml's CPU numerics
+  // (RMSNorm sum in double, SiLU with ggml's vector expf, RoPE angles by ggml's recurrence),
+  // so dsv3 and llama.cpp compute the same bits where they can (issue 9). HF folders keep the
+  // torch-matching ops.
+  bool ggml_numerics = false;
+  // deepseek2 GGUFs in the MLA-split layout, per layer: the stored types of attn_k_b / attn_v_b
+  // (dsv3 multiplies by fp32 copies; under ggml_numerics the activations are first rounded to
+  // what ggml's vec_dot_type of these holds, model/ggml_act_round.h). Empty otherwise.
+  std::vector<DType> ggml_k_b_type, ggml_v_b_type;
 
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   bool is_moe_layer(int64_t i) const {

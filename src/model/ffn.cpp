@@ -7,15 +7,22 @@
 
 #include "io/npy.h"
 #include "kernels/ops.h"
+#include "model/ggml_act_round.h"
 #include "model/moe_router.h"
 #include "model/scratch.h"
 
 namespace dsv3 {
 
-void swiglu_forward(const FfnWeights& w, const float* x, int64_t S, float* out, ThreadPool* pool) {
+void swiglu_forward(const FfnWeights& w, const float* x, int64_t S, float* out, ThreadPool* pool,
+                    bool ggml) {
   const int64_t I = w.gate_proj.rows();
   float* g = scratch_floats(Scratch::kFfnG, size_t(S * I));
-  if (S == 1 && w.gate_proj.dtype != DType::F8_E4M3) {
+  if (ggml) {  // llama.cpp's SwiGLU numerics (ModelConfig::ggml_numerics)
+    float* u = scratch_floats(Scratch::kFfnU, size_t(S * I));
+    matmul_as(true, x, S, w.gate_proj, g, pool);
+    matmul_as(true, x, S, w.up_proj, u, pool);
+    kernels::silu_mul_ggml(g, u, S, I, g);
+  } else if (S == 1 && w.gate_proj.dtype != DType::F8_E4M3) {
     // Decode: one fused pass over gate and up (bit-identical to the unfused form below).
     kernels::gate_up_silu(x, w.gate_proj, w.up_proj, g, pool);
   } else {
@@ -24,7 +31,7 @@ void swiglu_forward(const FfnWeights& w, const float* x, int64_t S, float* out, 
     kernels::matmul(x, S, w.up_proj, u, pool);
     kernels::silu_mul(g, u, S * I, g);
   }
-  kernels::matmul(g, S, w.down_proj, out, pool);
+  matmul_as(ggml, g, S, w.down_proj, out, pool);
 }
 
 void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int64_t S, float* out,
@@ -75,7 +82,7 @@ void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int6
     float* xin = scratch_floats(Scratch::kMoeXin, size_t(n * D));
     float* y = scratch_floats(Scratch::kMoeY, size_t(n * D));
     for (int64_t i = 0; i < n; ++i) std::copy(x + tok[b + i] * D, x + (tok[b + i] + 1) * D, xin + i * D);
-    swiglu_forward(w.experts[size_t(e)], xin, n, y, pool);
+    swiglu_forward(w.experts[size_t(e)], xin, n, y, pool, c.ggml_numerics);
     for (int64_t i = 0; i < n; ++i) {
       float* o = out + tok[b + i] * D;
       const float g = tokw[b + i];
@@ -84,7 +91,7 @@ void moe_forward(const ModelConfig& c, const MoeWeights& w, const float* x, int6
   }
   if (w.has_shared) {
     float* sh = scratch_floats(Scratch::kMoeSh, size_t(S * D));
-    swiglu_forward(w.shared_experts, x, S, sh, pool);
+    swiglu_forward(w.shared_experts, x, S, sh, pool, c.ggml_numerics);
     for (int64_t i = 0; i < S * D; ++i) out[i] += sh[i];
   }
 }

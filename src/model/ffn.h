@@ -11,7 +11,8 @@
 namespace dsv3 {
 
 // out[S, D] = down(silu(gate x) * up x) for x [S, D].
-void swiglu_forward(const FfnWeights& w, const float* x, int64_t S, float* out, ThreadPool* pool);
+void swiglu_forward(const FfnWeights& w, const float* x, int64_t S, float* out, ThreadPool* pool,
+                    bool ggml = false);
 
 // out[S, D] = sum_k w_k * Expert_{e_k}(x) + Shared(x). chosen (optional): [S * K] experts.
 // Routed contributions are added per token in ascending expert id with fp32 accumulation,

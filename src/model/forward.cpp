@@ -7,6 +7,7 @@
 #include "io/npy.h"
 #include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
+#include "model/ggml_act_round.h"
 #include "model/ffn.h"
 #include "model/gqa.h"
 #include "model/mla.h"
@@ -33,7 +34,7 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
       opt.dump_dir.empty() ? "" : opt.dump_dir + "/L" + std::to_string(layer) + ".";
   float* h = scratch_floats(Scratch::kLayerH, size_t(S * D));
   float* y = scratch_floats(Scratch::kLayerY, size_t(S * D));
-  kernels::rmsnorm(x, S, D, w.input_layernorm, eps, h);
+  kernels::rmsnorm_as(c.ggml_numerics, x, S, D, w.input_layernorm, eps, h);
   if (!prefix.empty()) write_npy(prefix + "attn_input.npy", h, {S, D});
   // Auto: absorbed when every sequence brings at most kAbsorbedMaxRows rows (decode, MTP
   // verify, small prompt chunks), naive for larger prompt chunks. Naive decompresses K/V of
@@ -47,14 +48,18 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
   const int64_t max_rows = emulated_fp8 ? 2 : 64;
   bool all_small = true;
   for (const SeqRows& sq : seqs) all_small = all_small && sq.n <= max_rows;
-  const bool absorbed = opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && all_small);
+  // MLA-split deepseek2 GGUFs (ggml_numerics) go absorbed in auto mode at any chunk size:
+  // llama.cpp's graph for them is the absorbed form, and the same form rounds the same way.
+  const bool ggml_absorbed = c.ggml_numerics && !c.ggml_k_b_type.empty();
+  const bool absorbed =
+      opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && (all_small || ggml_absorbed));
   if (c.is_gqa())
-    gqa_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, y, pool, prefix);
+    gqa_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, y, pool, prefix, opt.kv_round_f16);
   else
-    mla_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, absorbed, y, pool, prefix);
+    mla_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, absorbed, y, pool, prefix, opt.kv_round_f16);
   if (!prefix.empty()) write_npy(prefix + "attn_output.npy", y, {S, D});
   for (int64_t i = 0; i < S * D; ++i) x[i] += y[i];
-  kernels::rmsnorm(x, S, D, w.post_attention_layernorm, eps, h);
+  kernels::rmsnorm_as(c.ggml_numerics, x, S, D, w.post_attention_layernorm, eps, h);
   if (w.is_moe) {
     std::vector<int32_t> chosen;
     moe_forward(c, w.moe, h, S, y, pool, trace ? &chosen : nullptr, prefix);
@@ -64,7 +69,7 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
     }
     if (!prefix.empty()) write_npy(prefix + "moe_output.npy", y, {S, D});
   } else {
-    swiglu_forward(w.mlp, h, S, y, pool);
+    swiglu_forward(w.mlp, h, S, y, pool, c.ggml_numerics);
     if (!prefix.empty()) write_npy(prefix + "ffn_output.npy", y, {S, D});
   }
   for (int64_t i = 0; i < S * D; ++i) x[i] += y[i];
@@ -100,7 +105,7 @@ void forward_batch(const Model& m, const std::vector<SeqChunk>& chunks, ThreadPo
   for (const SeqChunk& ch : chunks) ch.cache->set_length(ch.start + ch.n);
 
   float* hn = scratch_floats(Scratch::kFwdHn, size_t(R * D));
-  kernels::rmsnorm(x, R, D, m.norm, float(c.rms_norm_eps), hn);
+  kernels::rmsnorm_as(c.ggml_numerics, x, R, D, m.norm, float(c.rms_norm_eps), hn);
   if (!opt.dump_dir.empty()) write_npy(opt.dump_dir + "/final_norm.npy", hn, {R, D});
   // lm_head over the rows whose logits are wanted, in one matrix-matrix product.
   thread_local std::vector<int64_t> rows;
@@ -116,7 +121,7 @@ void forward_batch(const Model& m, const std::vector<SeqChunk>& chunks, ThreadPo
   float* hsel = scratch_floats(Scratch::kFwdHsel, rows.size() * size_t(D));
   float* lg = scratch_floats(Scratch::kFwdLogits, rows.size() * size_t(V));
   for (size_t j = 0; j < rows.size(); ++j) std::copy(hn + rows[j] * D, hn + (rows[j] + 1) * D, hsel + int64_t(j) * D);
-  kernels::matmul(hsel, int64_t(rows.size()), m.lm_head, lg, pool);
+  matmul_as(c.ggml_numerics, hsel, int64_t(rows.size()), m.lm_head, lg, pool);
   size_t j = 0;
   for (const SeqChunk& ch : chunks) {
     const int64_t n_out = ch.all_logits ? ch.n : 1;

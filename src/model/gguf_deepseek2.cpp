@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "io/gguf_tensor.h"
 #include "kernels/ops.h"
+#include "model/gguf_model.h"
 #include "model/tensor_table.h"
 
 namespace dsv3 {
@@ -279,9 +280,22 @@ std::map<std::string, TensorView> deepseek2_gguf_views(const GgufFile& g, const 
 std::unique_ptr<Model> load_gguf_deepseek2(std::unique_ptr<Model> m) {
   const GgufFile& g = *m->gguf;
   m->config = ModelConfig::from_json(deepseek2_gguf_config_json(g), g.name());
+  m->config.ggml_numerics = gguf_ggml_numerics();
   const ModelConfig& c = m->config;
   m->rope = std::make_unique<RopeTable>(c);
+  if (c.ggml_numerics && !c.rope.yarn) m->rope->use_ggml_recurrence(c);  // YaRN: torch angles
   std::map<std::string, TensorView> views = deepseek2_gguf_views(g, c, &m->owned_tensors);
+  // Stored types of the split attn_k_b / attn_v_b per layer (ModelConfig::ggml_k_b_type).
+  static const std::regex kKvB(R"(blk\.(\d+)\.attn_([kv])_b\.weight)");
+  for (const GgufTensorInfo& t : g.tensors()) {
+    std::smatch mm;
+    if (!std::regex_match(t.name, mm, kKvB)) continue;
+    const int64_t L = std::stoll(mm[1].str());
+    if (L >= c.num_hidden_layers) continue;
+    std::vector<DType>& types = mm[2].str() == "k" ? m->config.ggml_k_b_type : m->config.ggml_v_b_type;
+    if (types.empty()) types.assign(size_t(c.num_hidden_layers), DType::F32);
+    types[size_t(L)] = gguf_tensor_view(t).dtype;
+  }
   std::map<std::string, TensorView> checked;
   for (const TensorSpec& spec : expected_tensors(c)) {
     if (spec.mtp) continue;  // no MTP layers in llama.cpp's deepseek2 files

@@ -1,6 +1,7 @@
 // GGUF -> Model: metadata to ModelConfig, GGUF tensor names to tensor-table names, validation.
 #include "model/gguf_model.h"
 
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -86,6 +87,13 @@ bool gguf_dtype_allowed(TensorRole role, DType dt) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> g_ggml_numerics{false};
+}  // namespace
+
+void set_gguf_ggml_numerics(bool on) { g_ggml_numerics = on; }
+bool gguf_ggml_numerics() { return g_ggml_numerics; }
+
 bool is_gguf_path(const std::string& path) {
   return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
 }
@@ -152,8 +160,10 @@ std::unique_ptr<Model> load_gguf(const std::string& path) {
   if (gguf_is_deepseek2(*m->gguf)) return load_gguf_deepseek2(std::move(m));  // model/gguf_deepseek2.h
   const GgufFile& f = *m->gguf;
   m->config = gguf_model_config(f);
+  m->config.ggml_numerics = gguf_ggml_numerics();
   const ModelConfig& c = m->config;
   m->rope = std::make_unique<RopeTable>(c);
+  if (c.ggml_numerics) m->rope->use_ggml_recurrence(c);  // plain RoPE only (scaling types: error above)
 
   std::map<std::string, const GgufTensorInfo*> by_hf;
   for (const GgufTensorInfo& t : f.tensors()) {

@@ -22,6 +22,13 @@ bool is_gguf_path(const std::string& path);
 // metadata key or tensor at fault.
 std::unique_ptr<Model> load_gguf(const std::string& path);
 
+// Process-wide choice for GGUF models loaded from now on (default off): ggml's numerics for the
+// fp32 ops (ModelConfig::ggml_numerics: RMSNorm, SiLU, RoPE angles, MLA absorption roundings,
+// f16/bf16 activations), so that dsv3 computes what llama.cpp computes on the same file. Off,
+// a GGUF of f32/bf16 weights gives the same bits as its HF folder. (`--numerics ggml`.)
+void set_gguf_ggml_numerics(bool on);
+bool gguf_ggml_numerics();
+
 // The config a GGUF's metadata describes (used by load_gguf; exposed for tests and tools).
 ModelConfig gguf_model_config(const GgufFile& f);
 

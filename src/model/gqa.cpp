@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "io/npy.h"
 #include "kernels/ops.h"
+#include "model/ggml_act_round.h"
 
 namespace dsv3 {
 
@@ -40,15 +41,16 @@ void apply_rope(RopeStyle style, float* x, int64_t d, const float* cos, const fl
 
 void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
                        int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
-                       float* out, ThreadPool* pool, const std::string& dump_prefix) {
+                       float* out, ThreadPool* pool, const std::string& dump_prefix,
+                       bool kv_round_f16) {
   const int64_t H = c.num_attention_heads, Hk = c.num_key_value_heads, hd = c.head_dim;
   const int64_t G = H / Hk, QW = H * hd, KW = Hk * hd, W = 2 * KW;
   DSV3_CHECK(c.latent_cache_width() == W, "GQA: cache width ", c.latent_cache_width(), " != ", W);
 
   std::vector<float> q(size_t(R * QW)), k(size_t(R * KW)), v(size_t(R * KW));
-  kernels::matmul(x, R, w.q_proj, q.data(), pool);
-  kernels::matmul(x, R, w.k_proj, k.data(), pool);
-  kernels::matmul(x, R, w.v_proj, v.data(), pool);
+  matmul_as(c.ggml_numerics, x, R, w.q_proj, q.data(), pool);
+  matmul_as(c.ggml_numerics, x, R, w.k_proj, k.data(), pool);
+  matmul_as(c.ggml_numerics, x, R, w.v_proj, v.data(), pool);
   add_bias(w.q_bias, q.data(), R, QW);
   add_bias(w.k_bias, k.data(), R, KW);
   add_bias(w.v_bias, v.data(), R, KW);
@@ -62,6 +64,7 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
       for (int64_t h = 0; h < Hk; ++h) apply_rope(c.rope_style, k.data() + s * KW + h * hd, hd, cs.data(), sn.data());
       std::copy(k.begin() + s * KW, k.begin() + (s + 1) * KW, row.begin());
       std::copy(v.begin() + s * KW, v.begin() + (s + 1) * KW, row.begin() + KW);
+      if (kv_round_f16) round_f16_inplace(row.data(), W);  // --kv-type f16 (llama.cpp's cache values)
       sq.cache->write(layer, sq.start + i, row.data());
     }
   }
@@ -143,7 +146,7 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
     }
   }
   if (!dump_prefix.empty()) write_npy(dump_prefix + "attn_heads.npy", o.data(), {R, H, hd});
-  kernels::matmul(o.data(), R, w.o_proj, out, pool);
+  matmul_as(c.ggml_numerics, o.data(), R, w.o_proj, out, pool);
   add_bias(w.o_bias, out, R, c.hidden_size);
 }
 

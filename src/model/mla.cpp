@@ -9,6 +9,7 @@
 #include "io/npy.h"
 #include "kernels/mla_attn.h"
 #include "kernels/ops.h"
+#include "model/ggml_act_round.h"
 #include "model/mla_prefill.h"
 #include "model/scratch.h"
 
@@ -70,6 +71,12 @@ void absorbed_attention(const ModelConfig& c, const AttentionWeights& w, int64_t
   const int64_t H = c.num_attention_heads, dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim,
                 dv = c.v_head_dim, dqk = c.qk_head_dim(), r = c.kv_lora_rank, W = r + dr;
   const kernels::MlaAttnShape shape{H, r, dr, float(c.softmax_scale())};
+  // GGUF split layout under ggml_numerics: the stored types of attn_k_b / attn_v_b, whose
+  // vec_dot_type ggml rounds q_nope and the attended latent to (F32: no rounding).
+  const bool gr = c.ggml_numerics && size_t(layer) < c.ggml_k_b_type.size() && size_t(layer) < c.ggml_v_b_type.size();
+  const DType kb_type = gr ? c.ggml_k_b_type[size_t(layer)] : DType::F32;
+  const DType vb_type = gr ? c.ggml_v_b_type[size_t(layer)] : DType::F32;
+  DSV3_CHECK(kb_type == DType::F32 || (dn <= 512 && r <= 512), "MLA: ggml rounding needs d_nope, r <= 512");
   // Query absorption: qcat[s, h] = [W_UK[h]^T q_nope[s, h] | q_pe[s, h]].
   float* qcat = scratch_floats(Scratch::kMlaQcat, size_t(R * H * W));
   ThreadPool* qpool = R * H * dn * r < (int64_t(1) << 16) ? nullptr : pool;
@@ -79,7 +86,14 @@ void absorbed_attention(const ModelConfig& c, const AttentionWeights& w, int64_t
       const float* qh = q + item * dqk;
       float* qc = qcat + item * W;
       std::fill(qc, qc + r, 0.f);
-      kernels::rows_axpy(qh, dn, w.kv_b_proj, h * (dn + dv), qc);
+      if (kb_type != DType::F32) {  // ggml_numerics: q_nope as ggml's vec_dot_type of attn_k_b holds it
+        float qn[512];
+        std::copy(qh, qh + dn, qn);
+        ggml_round_for_weight(kb_type, qn, dn);
+        kernels::rows_axpy(qn, dn, w.kv_b_proj, h * (dn + dv), qc);
+      } else {
+        kernels::rows_axpy(qh, dn, w.kv_b_proj, h * (dn + dv), qc);
+      }
       std::copy(qh + dn, qh + dqk, qc + r);
     }
   });
@@ -135,6 +149,7 @@ void absorbed_attention(const ModelConfig& c, const AttentionWeights& w, int64_t
       float* lv = latv + s * H * r;
       kernels::mla_attn_combine(shape, parts_v[s], pm + p0 * H, pl + p0 * H,
                                 pacc + p0 * H * r, h, h + 1, lv);
+      if (vb_type != DType::F32) ggml_round_for_weight(vb_type, lv + h * r, r);
       rows_matvec(w.kv_b_proj, h * (dn + dv) + dn, dv, lv + h * r, o + item * dv);
     }
   });
@@ -148,7 +163,8 @@ void dump(const std::string& prefix, const char* name, const float* d, std::vect
 
 void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
                        int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
-                       bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix) {
+                       bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix,
+                       bool kv_round_f16) {
   const int64_t H = c.num_attention_heads, dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim,
                 dv = c.v_head_dim, dqk = c.qk_head_dim(), r = c.kv_lora_rank, W = c.latent_cache_width();
   const float eps = float(c.rms_norm_eps);
@@ -157,25 +173,26 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
   float* q = scratch_floats(Scratch::kMlaQ, size_t(R * H * dqk));
   if (c.q_lora_rank > 0) {
     float* cq = scratch_floats(Scratch::kMlaCq, size_t(R * c.q_lora_rank));
-    kernels::matmul(x, R, w.q_a_proj, cq, pool);
-    kernels::rmsnorm(cq, R, c.q_lora_rank, w.q_a_layernorm, eps, cq);
-    kernels::matmul(cq, R, w.q_b_proj, q, pool);
+    matmul_as(c.ggml_numerics, x, R, w.q_a_proj, cq, pool);
+    kernels::rmsnorm_as(c.ggml_numerics, cq, R, c.q_lora_rank, w.q_a_layernorm, eps, cq);
+    matmul_as(c.ggml_numerics, cq, R, w.q_b_proj, q, pool);
   } else {
-    kernels::matmul(x, R, w.q_proj, q, pool);
+    matmul_as(c.ggml_numerics, x, R, w.q_proj, q, pool);
   }
   // Latent: kv [R, r + d_rope] -> c_kv = rmsnorm(kv[:r]), k_pe = rope(kv[r:]).
   float* kv = scratch_floats(Scratch::kMlaKv, size_t(R * W));
-  kernels::matmul(x, R, w.kv_a_proj_with_mqa, kv, pool);
+  matmul_as(c.ggml_numerics, x, R, w.kv_a_proj_with_mqa, kv, pool);
   float cs[256], sn[256];  // dr / 2 values each
   DSV3_CHECK(dr / 2 <= 256, "qk_rope_head_dim ", dr, " above 512 is not supported");
   for (const SeqRows& sq : seqs) {
     for (int64_t i = 0; i < sq.n; ++i) {
       const int64_t s = sq.row0 + i;
       float* row = kv + s * W;
-      kernels::rmsnorm(row, 1, r, w.kv_a_layernorm, eps, row);
+      kernels::rmsnorm_as(c.ggml_numerics, row, 1, r, w.kv_a_layernorm, eps, row);
       rope.at(sq.start + i, cs, sn);
       kernels::rope_interleaved(row + r, dr, cs, sn);
       for (int64_t h = 0; h < H; ++h) kernels::rope_interleaved(q + (s * H + h) * dqk + dn, dr, cs, sn);
+      if (kv_round_f16) round_f16_inplace(row, W);  // --kv-type f16 (llama.cpp's cache values)
       sq.cache->write(layer, sq.start + i, row);
     }
   }
@@ -190,7 +207,7 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
     mla_prefill_attention(c, w, layer, q, seqs, o, pool);
   }
   if (!dump_prefix.empty()) dump(dump_prefix, "attn_heads", o, {R, H, dv});
-  kernels::matmul(o, R, w.o_proj, out, pool);
+  matmul_as(c.ggml_numerics, o, R, w.o_proj, out, pool);
 }
 
 void mla_forward(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,

@@ -76,9 +76,26 @@ void RopeTable::divide_by(const std::vector<float>& freq_factors) {
                "rope_freqs[", i, "] must be a positive number, got ", freq_factors[i]);
     inv_freq[i] /= freq_factors[i];
   }
+  freq_factors_ = freq_factors;
+}
+
+void RopeTable::use_ggml_recurrence(const ModelConfig& c) {
+  DSV3_CHECK(!c.rope.yarn && !c.rope.llama3, "ggml RoPE recurrence: only plain RoPE is supported");
+  ggml_ = true;
+  ggml_theta_scale_ = std::pow(float(c.rope_theta), -2.0f / float(c.qk_rope_head_dim));
 }
 
 void RopeTable::at(int64_t pos, float* cos, float* sin) const {
+  if (ggml_) {
+    float theta = float(pos);
+    for (size_t i = 0; i < inv_freq.size(); ++i) {
+      const float a = freq_factors_.empty() ? theta : theta / freq_factors_[i];
+      cos[i] = std::cos(a) * attention_factor;
+      sin[i] = std::sin(a) * attention_factor;
+      theta *= ggml_theta_scale_;
+    }
+    return;
+  }
   const float p = float(pos);
   for (size_t i = 0; i < inv_freq.size(); ++i) {
     const float a = p * inv_freq[i];

@@ -6,11 +6,12 @@
 
 #include "core/error.h"
 #include "kernels/matmul_bf16act.h"
+#include "model/gguf_model.h"
 
 namespace dsv3::cli {
 
 std::vector<std::string> model_flag_spec() {
-  return {"-m=", "--model=", "--threads=", "-t=", "--ctx=", "--kv-type=", "--mla=", "--dump=",
+  return {"-m=", "--model=", "--threads=", "-t=", "--ctx=", "--kv-type=", "--mla=", "--dump=", "--numerics=",
           "--act-precision="};
 }
 
@@ -18,7 +19,10 @@ const char* model_flag_help() {
   return "  -m, --model PATH    Hugging Face checkpoint folder or .gguf file (default: the built-in model)\n"
          "  -t, --threads N     threads (default: one per physical core)\n"
          "  --ctx N             context length in tokens (default: min(4096, max_position_embeddings))\n"
-         "  --kv-type T         latent KV cache dtype: f32 (default) or bf16\n"
+         "  --kv-type T         latent KV cache dtype: f32 (default) or bf16; f16 = values rounded to\n"
+         "                      f16 as llama.cpp's default cache holds them, stored in f32\n"
+         "  --numerics N        GGUF files: torch (default; f32/bf16 GGUFs = their HF folder bit for\n"
+         "                      bit) or ggml (llama.cpp's fp32 ops and activation roundings)\n"
          "  --mla MODE          auto (absorbed for chunks of <= 64 rows, naive above), naive or absorbed\n"
          "  --act-precision P   activations entering BF16/FP8-weight matmuls: fp32 (default, exact)\n"
          "                      or bf16 (rounded once per matmul, vdpbf16ps: llama.cpp's BF16 contract;\n"
@@ -35,6 +39,9 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
                "no model given (-m DIR) and the built-in model is missing at ", dir);
   }
   lm.dir = dir;
+  const std::string numerics = a.get("--numerics", "torch");
+  DSV3_CHECK(numerics == "torch" || numerics == "ggml", "--numerics must be torch or ggml, got '", numerics, "'");
+  set_gguf_ggml_numerics(numerics == "ggml");
   lm.model = Model::load(dir);
   const ModelConfig& c = lm.model->config;
   const int64_t threads = a.get_int("--threads", a.get_int("-t", 0));
@@ -43,7 +50,9 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
   const int64_t ctx = a.get_int("--ctx", std::min<int64_t>(4096, c.max_position_embeddings));
   DSV3_CHECK(ctx > 0, "--ctx must be > 0, got ", ctx);
   const std::string kvt = a.get("--kv-type", "f32");
-  DSV3_CHECK(kvt == "f32" || kvt == "bf16", "--kv-type must be f32 or bf16, got '", kvt, "'");
+  DSV3_CHECK(kvt == "f32" || kvt == "bf16" || kvt == "f16",
+             "--kv-type must be f32 or bf16, or f16 (f16 values held in an f32 cache), got '", kvt, "'");
+  lm.fwd.kv_round_f16 = kvt == "f16";  // f16 values (llama.cpp's cache) held in the f32 cache
   const DType kv_dtype = kvt == "bf16" ? DType::BF16 : DType::F32;
   lm.cache = std::make_unique<KvCache>(c, c.num_hidden_layers, ctx, kv_dtype);
   DSV3_CHECK(!(a.has("--mla") && c.is_gqa()), "--mla applies to DeepSeek (MLA) models only; ", dir,
