@@ -17,6 +17,9 @@
 # 2. Speed: for ROUNDS rounds x THREADS, `dsv3 bench` (A) then `llama-bench` (B), one
 #    repetition each, same prompt length / generation length, depth 0, interleaved A B A B;
 #    medians and the median of paired ratios; machine load (/proc/loadavg) before and after.
+# dsv3 runs the accuracy pass with DSV3_ACC_ARGS (default "--numerics ggml --kv-type f16": llama.cpp's
+# fp32 ops and roundings, and its f16 K/V - its default cache type, which its CPU flash attention
+# also casts an f32 cache to; set DSV3_ACC_ARGS="" for dsv3's default numerics).
 # Knobs (defaults): THREADS=2,1 ROUNDS=3 PROMPT=512 GEN=64 ACC_THREADS=2
 # DSV3=<newest build*/dsv3> BUILD=/work/llama.cpp-build (llama-bench; built by
 # bench/vs_llamacpp.sh) SRC=/work/llama.cpp-src LLAMA_PIN=0.3.36 OUT=/work/bench-runs/r1-<time>
@@ -37,6 +40,7 @@ SRC=${SRC:-/work/llama.cpp-src}
 BUILD=${BUILD:-/work/llama.cpp-build}
 DSV3=${DSV3:-$(ls -t "$HERE"/../build*/dsv3 2>/dev/null | head -1)}
 DSV3_ARGS=${DSV3_ARGS:-}
+DSV3_ACC_ARGS=${DSV3_ACC_ARGS---numerics ggml --kv-type f16}
 LLAMA_ARGS=${LLAMA_ARGS:-}
 OUT=${OUT:-/work/bench-runs/r1-$(date -u +%Y%m%d-%H%M%S)}
 LLAMA_DIR=$SRC/llama_cpp_python-$LLAMA_PIN/vendor/llama.cpp
@@ -60,7 +64,7 @@ fi
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($(nproc) cpus)"
   echo "dsv3: $(git -C "$HERE/.." rev-parse --short HEAD) ($DSV3)"
   echo "llama.cpp: llama-cpp-python $LLAMA_PIN vendored tree ($BUILD)"
-  echo "settings: threads=$THREADS rounds=$ROUNDS p=$PROMPT n=$GEN; accuracy threads=$ACC_THREADS"
+  echo "settings: threads=$THREADS rounds=$ROUNDS p=$PROMPT n=$GEN; accuracy threads=$ACC_THREADS, dsv3 args '$DSV3_ACC_ARGS'"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/meta.txt" >&2
 
@@ -71,11 +75,13 @@ LOGITS_OUT=${FULL_LOGITS:+$OUT/llama_logits.f32} \
   || { tail -5 "$OUT/llama_ref.err" >&2; exit 1; }
 T=$(wc -w < "$OUT/llama.tokens")
 log "dsv3 on the same $T token ids"
-"$DSV3" perplexity -m "$MODEL" --tokens-file "$OUT/llama.tokens" --ctx "$T" -t "$ACC_THREADS" \
+# shellcheck disable=SC2086
+"$DSV3" perplexity -m "$MODEL" --tokens-file "$OUT/llama.tokens" --ctx "$T" -t "$ACC_THREADS" $DSV3_ACC_ARGS \
   --top1-out "$OUT/dsv3.tsv" > "$OUT/dsv3_ppl.txt" 2> "$OUT/dsv3_ppl.err" \
   || { tail -5 "$OUT/dsv3_ppl.err" >&2; exit 1; }
 if [[ -n ${FULL_LOGITS:-} ]]; then  # full logits of both, for bench/hf_gguf_logits.py
-  "$DSV3" logits -m "$MODEL" --tokens "$(cat "$OUT/llama.tokens")" -t "$ACC_THREADS" -o "$OUT/dsv3_logits.npy" 2> /dev/null
+  # shellcheck disable=SC2086
+  "$DSV3" logits -m "$MODEL" --tokens "$(cat "$OUT/llama.tokens")" -t "$ACC_THREADS" $DSV3_ACC_ARGS -o "$OUT/dsv3_logits.npy" 2> /dev/null
 fi
 "$DSV3" tokenize -m "$MODEL" -f "$TEXT" --ids > "$OUT/dsv3.tokens" 2> "$OUT/dsv3_tok.err" || echo "n/a" > "$OUT/dsv3.tokens"
 
