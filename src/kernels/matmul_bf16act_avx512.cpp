@@ -219,25 +219,40 @@ inline float hsum16(__m512 v) {
   return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
 }
 
-// Decode: MR rows of xr (stride Kp) against NR weight rows; BF16 weights.
+// Decode: MR rows of xr (stride Kp) against NR weight rows; BF16 weights. Hardware prefetchers
+// stop at 4 KiB pages, so the weights are prefetched: NR = 1 (M = 1) reads the rows one after
+// another as one stream, prefetched 8 KiB ahead (rows side by side, 4 KiB apart, share L1 sets:
+// kernels/matvec_stream.h measured the same); NR > 1 prefetches the same columns of the next
+// NR rows. Prefetches past the matrix are harmless.
+template <int MR, int NR>
+inline void vec_step_bf16(__m512 (&acc)[MR][NR], const uint16_t* xr, int64_t Kp, const uint16_t* w,
+                          int64_t K, int64_t k, __mmask32 mk) {
+  __m512bh wv[NR];
+  if constexpr (NR == 1) {
+    __builtin_prefetch(w + k + 4096, 0, 0);  // one stream: 8 KiB ahead, into the next rows
+  } else {
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) __builtin_prefetch(w + (j + NR) * K + k, 0, 0);
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < NR; ++j) wv[j] = __m512bh(_mm512_maskz_loadu_epi16(mk, w + j * K + k));
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i) {
+    const __m512bh xv = __m512bh(_mm512_maskz_loadu_epi16(mk, xr + i * Kp + k));
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, wv[j]);
+  }
+}
+
 template <int MR, int NR>
 inline void vec_tile_bf16(const uint16_t* xr, int64_t Kp, const uint16_t* w, int64_t K, float* y,
                           int64_t ldy) {
   __m512 acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < K; k += 32) {
-    const __mmask32 mk = mask_first(K - k);
-    __m512bh wv[NR];
-#pragma GCC unroll 8
-    for (int j = 0; j < NR; ++j) wv[j] = __m512bh(_mm512_maskz_loadu_epi16(mk, w + j * K + k));
-#pragma GCC unroll 4
-    for (int i = 0; i < MR; ++i) {
-      const __m512bh xv = __m512bh(_mm512_maskz_loadu_epi16(mk, xr + i * Kp + k));
-#pragma GCC unroll 8
-      for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, wv[j]);
-    }
-  }
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) vec_step_bf16<MR, NR>(acc, xr, Kp, w, K, k, __mmask32(0xffffffffu));
+  if (k < K) vec_step_bf16<MR, NR>(acc, xr, Kp, w, K, k, mask_first(K - k));
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) y[i * ldy + j] = hsum16(acc[i][j]);
 }
@@ -257,6 +272,10 @@ inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const
     for (int64_t k = kb * 128; k < k1; k += 32) {
       const __mmask32 mk = mask_first(k1 - k);
       __m512bh wv[NR];
+      if ((k & 63) == 0) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NR; ++j) __builtin_prefetch(w + (j + NR) * K + k, 0, 0);
+      }
 #pragma GCC unroll 8
       for (int j = 0; j < NR; ++j) wv[j] = __m512bh(fp8_to_bf16(w + j * K + k, k1 - k, t));
 #pragma GCC unroll 4
@@ -281,6 +300,8 @@ inline void vec_drive(int64_t M, int64_t n0, int64_t n1, Tile tile) {
   for (int64_t m = 0; m < M; m += 4) {
     const int mr = M - m < 4 ? int(M - m) : 4;
     int64_t n = n0;
+    if (mr == 1 && tile.kStream)  // one row at a time: the weights as one prefetched stream
+      for (; n < n1; ++n) tile.template run<1, 1>(m, n);
     if (mr == 1)
       for (; n + 8 <= n1; n += 8) tile.template run<1, 8>(m, n);
     for (; n + 4 <= n1; n += 4) {
@@ -319,6 +340,7 @@ inline void vec_drive(int64_t M, int64_t n0, int64_t n1, Tile tile) {
 }
 
 struct VecBf16 {
+  static constexpr bool kStream = true;
   const uint16_t* xr;
   const uint16_t* W;
   int64_t K, Kp;
@@ -331,6 +353,7 @@ struct VecBf16 {
 };
 
 struct VecFp8 {
+  static constexpr bool kStream = false;
   const uint16_t* xr;
   const uint8_t* W;
   const float* bs;
