@@ -59,35 +59,78 @@ void Sampler::distribution(const float* logits, int64_t V, std::vector<float>& p
     p[size_t(argmax(logits, V))] = 1.f;
     return;
   }
+  // Candidates as (logit / T, id). Truncation order: descending by scaled logit, ties to the
+  // lower id. Only the truncated head is ever sorted: a full sort of a 129k vocabulary costs
+  // ~15 ms per token, more than a decode step.
   std::vector<std::pair<float, int32_t>>& buf = sorted_;
   buf.resize(static_cast<size_t>(V));
   for (int64_t i = 0; i < V; ++i) buf[size_t(i)] = {logits[i] / p_.temperature, int32_t(i)};
-  // Descending by logit, ties to the lower id: defines the truncation order.
   auto cmp = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
-  int64_t n = V;
+  std::vector<double>& prob = prob_;  // prob[i] belongs to buf[i]
+  int64_t n = V;                      // candidates kept: buf[0, n)
   if (p_.top_k > 0 && p_.top_k < V) {
     std::partial_sort(buf.begin(), buf.begin() + p_.top_k, buf.end(), cmp);
     n = p_.top_k;
   } else {
-    std::sort(buf.begin(), buf.end(), cmp);
+    // Max first, so exp never overflows; buf stays in id order.
+    size_t imax = 0;
+    for (size_t i = 1; i < buf.size(); ++i)
+      if (buf[i].first > buf[imax].first) imax = i;
+    std::swap(buf[0], buf[imax]);
   }
   const float mx = buf[0].first;
-  std::vector<double>& prob = prob_;
   prob.resize(static_cast<size_t>(n));
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += (prob[size_t(i)] = std::exp(double(buf[size_t(i)].first - mx)));
   for (auto& q : prob) q /= sum;
   if (p_.top_p < 1.f) {
-    double cum = 0;
-    int64_t keep = n;
-    for (int64_t i = 0; i < n; ++i) {
-      cum += prob[size_t(i)];
-      if (cum >= p_.top_p) { keep = i + 1; break; }
+    // Smallest head (in truncation order) whose probability reaches top_p, gathered into
+    // head_ (order within it does not matter once chosen).
+    auto ccmp = [&](const Cand& a, const Cand& b) { return cmp(std::pair(a.z, a.id), std::pair(b.z, b.id)); };
+    std::vector<Cand>& head = head_;
+    std::vector<Cand>& edge = cands_;  // sorted candidates the head ends among
+    head.clear();
+    edge.clear();
+    head.reserve(static_cast<size_t>(n));  // once: later steps never grow them
+    edge.reserve(static_cast<size_t>(n));
+    double need = p_.top_p;
+    if (n < V) {
+      // Top-k left them sorted.
+      for (int64_t i = 0; i < n; ++i) edge.push_back({buf[size_t(i)].first, buf[size_t(i)].second, prob[size_t(i)]});
+    } else {
+      // Unsorted: bucket by distance below the max (monotone in z, so buckets respect the
+      // truncation order), add bucket masses from the top until one reaches what is still
+      // needed; candidates above that bucket are all kept, only the boundary bucket is sorted.
+      constexpr int kBuckets = 1024;
+      float zmin = mx;
+      for (int64_t i = 0; i < n; ++i) zmin = std::min(zmin, buf[size_t(i)].first);
+      const float scale = mx > zmin ? float(kBuckets) / (mx - zmin) : 0.f;
+      auto bucket = [&](float z) { return std::min(kBuckets - 1, int((mx - z) * scale)); };
+      std::vector<double>& mass = bucket_mass_;
+      mass.assign(kBuckets, 0.0);
+      for (int64_t i = 0; i < n; ++i) mass[size_t(bucket(buf[size_t(i)].first))] += prob[size_t(i)];
+      int boundary = kBuckets - 1;
+      for (int bi = 0; bi < kBuckets; ++bi) {
+        if (mass[size_t(bi)] >= need) { boundary = bi; break; }
+        if (bi < kBuckets - 1) need -= mass[size_t(bi)];
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const int bi = bucket(buf[size_t(i)].first);
+        if (bi > boundary) continue;
+        const Cand c{buf[size_t(i)].first, buf[size_t(i)].second, prob[size_t(i)]};
+        (bi < boundary ? head : edge).push_back(c);
+      }
+      std::sort(edge.begin(), edge.end(), ccmp);
     }
-    n = keep;
+    size_t take = edge.size();  // rounding: if need is never reached, take them all
+    double cum = 0;
+    for (size_t i = 0; i < edge.size(); ++i)
+      if ((cum += edge[i].p) >= need) { take = i + 1; break; }
+    head.insert(head.end(), edge.begin(), edge.begin() + int64_t(take));
     double s2 = 0;
-    for (int64_t i = 0; i < n; ++i) s2 += prob[size_t(i)];
-    for (int64_t i = 0; i < n; ++i) prob[size_t(i)] /= s2;
+    for (const Cand& c : head) s2 += c.p;
+    for (const Cand& c : head) p[size_t(c.id)] = float(c.p / s2);
+    return;
   }
   for (int64_t i = 0; i < n; ++i) p[size_t(buf[size_t(i)].second)] = float(prob[size_t(i)]);
 }

@@ -42,6 +42,13 @@ class Sampler {
   // state between calls.
   mutable std::vector<std::pair<float, int32_t>> sorted_;
   mutable std::vector<double> prob_;
+  struct Cand {
+    float z;      // logit / temperature
+    int32_t id;
+    double p;     // softmax probability
+  };
+  mutable std::vector<Cand> cands_, head_;
+  mutable std::vector<double> bucket_mass_;
   std::vector<float> tmp_;
 };
 
