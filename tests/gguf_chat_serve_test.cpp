@@ -40,7 +40,7 @@ namespace {
 class ServeProcess {
  public:
   explicit ServeProcess(const std::string& args) {
-    log_ = test::temp_dir("gguf_serve") + "/serve.log";
+    log_ = dir_.path + "/serve.log";
     const std::string cmd =
         std::string("exec ") + DSV3_CLI + " serve " + args + " --port 0 -t 1 2>" + log_;
     const char* argv[] = {"sh", "-c", cmd.c_str(), nullptr};
@@ -81,6 +81,7 @@ class ServeProcess {
   }
 
  private:
+  test::ScopedTempDir dir_{"gguf_serve"};  // holds the log; removed after the process is gone
   pid_t pid_ = -1;
   int port_ = 0;
   std::string log_, error_;
@@ -112,10 +113,10 @@ std::pair<std::string, std::string> collect_stream(const std::string& body) {
 
 // The built-in model's deepseek2 Q8_0 GGUF split in 4 shards (made once per process).
 const std::vector<std::string>& builtin_split() {
+  static const test::ScopedTempDir dir("gguf_chat_split");  // removed at exit
   static std::vector<std::string> paths = [] {
     auto g = GgufFile::open(test::data_path("gguf-deepseek2/builtin-q8_0.gguf"));
-    return test::write_split(*g, test::temp_dir("gguf_chat_split") + "/builtin-q8_0",
-                             test::plan_max_tensors(*g, 14));
+    return test::write_split(*g, dir.path + "/builtin-q8_0", test::plan_max_tensors(*g, 14));
   }();
   return paths;
 }
@@ -183,7 +184,8 @@ TEST(GgufChatServe, DenseGgufChatTemplateFromFileWithR1Reasoning) {
     auto g = GgufFile::open(test::data_path("tiny-qwen2/tiny-qwen2-q8_0.gguf"));
     test::SplitPlan plan = test::plan_max_tensors(*g, 10);
     plan.extra_strings = {{"tokenizer.chat_template", tmpl_src}};
-    const auto paths = test::write_split(*g, test::temp_dir("gguf_dense_tmpl") + "/qwen-r1", plan);
+    const test::ScopedTempDir tmp("gguf_dense_tmpl");
+    const auto paths = test::write_split(*g, tmp.path + "/qwen-r1", plan);
     auto tok = Tokenizer::from_file(paths[0]);
     ASSERT_EQ(tok->chat_template(), tmpl_src) << "the template stored in the GGUF";
 

@@ -99,7 +99,8 @@ TEST(GgufSplit, LlamaCppShardsFormOneTableFromAnyShard) {
 
 TEST(GgufSplit, WriterReproducesLlamaCppGgufSplitBytes) {
   auto whole = GgufFile::open(test::data_path("tiny-qwen2/tiny-qwen2-q8_0.gguf"));
-  const std::string dir = test::temp_dir("gguf_split_writer");
+  const test::ScopedTempDir tmp("gguf_split_writer");
+  const std::string& dir = tmp.path;
   auto paths =
       test::write_split(*whole, dir + "/tiny-qwen2-q8_0", test::plan_max_tensors(*whole, 10));
   ASSERT_EQ(paths.size(), 3u);
@@ -128,6 +129,7 @@ class GgufSplitModel : public ::testing::TestWithParam<SplitCase> {};
 TEST_P(GgufSplitModel, LogitsBitIdenticalToUnsplitFile) {
   const SplitCase& c = GetParam();
   const std::string whole_path = test::data_path(c.gguf);
+  const test::ScopedTempDir tmp("gguf_split_model");
   std::vector<std::string> shards;
   if (c.max_tensors == 0) {
     for (int k = 1; k <= 3; ++k)
@@ -135,7 +137,7 @@ TEST_P(GgufSplitModel, LogitsBitIdenticalToUnsplitFile) {
                                        "-of-00003.gguf"));
   } else {
     auto whole = GgufFile::open(whole_path);
-    shards = test::write_split(*whole, test::temp_dir("gguf_split_model") + "/m",
+    shards = test::write_split(*whole, tmp.path + "/m",
                                test::plan_max_tensors(*whole, c.max_tensors, c.no_tensor_first));
   }
   ASSERT_GE(shards.size(), 3u);
@@ -165,7 +167,8 @@ TEST(GgufSplit, BrokenSplitsAreClearErrors) {
   auto check = [&](const test::SplitPlan& plan,
                    const std::function<void(std::vector<std::string>&)>& damage, int open_shard,
                    std::vector<std::string> expect) {
-    const std::string dir = test::temp_dir("gguf_split_bad");
+    const test::ScopedTempDir tmp("gguf_split_bad");
+    const std::string& dir = tmp.path;
     std::vector<std::string> paths = test::write_split(*whole, dir + "/m", plan);
     if (damage) damage(paths);
     const std::string e = load_error(paths.at(size_t(open_shard)));
@@ -203,7 +206,8 @@ TEST(GgufSplit, BrokenSplitsAreClearErrors) {
   check(bad, nullptr, 0, {"split.no", "out of range"});
   // 5. A shard of another model (tiny-llama split the same way, 3 shards): other tensor count.
   {
-    const std::string odir = test::temp_dir("gguf_split_other");
+    const test::ScopedTempDir otmp("gguf_split_other");
+    const std::string& odir = otmp.path;
     auto op = test::write_split(*other, odir + "/o", test::plan_max_tensors(*other, 8));
     ASSERT_EQ(op.size(), 3u);
     check(good, [&](auto& p) { fs::copy_file(op[2], p[2], fs::copy_options::overwrite_existing); },
@@ -242,7 +246,8 @@ TEST(GgufSplit, BrokenSplitsAreClearErrors) {
 // Truncated and corrupted copies of each shard: an Error (or, for a flip that leaves a valid
 // file, a model that loads and runs), never a crash. Every truncation must be refused.
 TEST(GgufSplitFuzz, TruncatedAndCorruptedShardsFailCleanly) {
-  const std::string dir = test::temp_dir("gguf_split_fuzz");
+  const test::ScopedTempDir tmp("gguf_split_fuzz");
+  const std::string& dir = tmp.path;
   std::vector<std::string> orig, paths;
   for (int k = 1; k <= 3; ++k) {
     const std::string name = "tiny-qwen2-q8_0-0000" + std::to_string(k) + "-of-00003.gguf";
@@ -302,7 +307,8 @@ TEST(GgufSplitCli, GgufInfoListsShards) {
   EXPECT_NE(r.out.find("tensors: 26,"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("split.count (u16) = 3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" shard 3\n"), std::string::npos) << r.out;
-  const std::string dir = test::temp_dir("gguf_split_cli");
+  const test::ScopedTempDir tmp("gguf_split_cli");
+  const std::string& dir = tmp.path;
   fs::copy_file(test::data_path("gguf-split/tiny-qwen2-q8_0-00001-of-00003.gguf"),
                 dir + "/tiny-qwen2-q8_0-00001-of-00003.gguf");
   r = test::run_cli("gguf-info " + dir + "/tiny-qwen2-q8_0-00001-of-00003.gguf");

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -15,8 +16,21 @@
 #include <vector>
 
 #include "io/gguf.h"
+#include "test_util.h"
 
 namespace dsv3::test {
+
+// A fresh temporary directory, removed with its contents when this goes out of scope.
+struct ScopedTempDir {
+  std::string path;
+  explicit ScopedTempDir(const std::string& tag) : path(temp_dir(tag)) {}
+  ~ScopedTempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+};
 
 class GgufBytes {
  public:
