@@ -273,8 +273,12 @@ inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const
       const __mmask32 mk = mask_first(k1 - k);
       __m512bh wv[NR];
       if ((k & 63) == 0) {
+        if constexpr (NR == 1) {
+          __builtin_prefetch(w + k + 8192, 0, 0);  // one stream, 8 KiB ahead
+        } else {
 #pragma GCC unroll 8
-        for (int j = 0; j < NR; ++j) __builtin_prefetch(w + (j + NR) * K + k, 0, 0);
+          for (int j = 0; j < NR; ++j) __builtin_prefetch(w + (j + NR) * K + k, 0, 0);
+        }
       }
 #pragma GCC unroll 8
       for (int j = 0; j < NR; ++j) wv[j] = __m512bh(fp8_to_bf16(w + j * K + k, k1 - k, t));
@@ -353,7 +357,7 @@ struct VecBf16 {
 };
 
 struct VecFp8 {
-  static constexpr bool kStream = false;
+  static constexpr bool kStream = true;
   const uint16_t* xr;
   const uint8_t* W;
   const float* bs;
