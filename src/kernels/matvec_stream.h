@@ -1,4 +1,4 @@
-// Decode (M = 1) matvec and fused gate/up that read each thread's weight rows as ONE
+// Decode (M <= 3) matmul and fused gate/up (M = 1) that read each thread's weight rows as ONE
 // sequential stream: a row at a time, software-prefetched kStreamPrefetchBytes ahead (the
 // hardware prefetchers stop at 4 KiB pages). Templated on the same vector traits V as
 // kernels_impl.h; an ISA opts in by putting stream_matmul_rows / stream_gate_up_rows in its
@@ -11,7 +11,7 @@
 // 32-35 GB/s (same run). One accumulator per row still hides the FMA latency at that rate
 // (55-62 GB/s from L2).
 //
-// Numerics: every y[n] is computed by tile<V, 1, 1, WL>'s operation order (L lane partials in
+// Numerics: every y[m, n] is computed in tile<V, MR, NR, WL>'s operation order (L lane partials in
 // increasing k, masked tail, V::hsum), i.e. the very order of every other small-M tile: same
 // bits as matmul_rows for any M, split or thread count.
 #pragma once
@@ -23,12 +23,12 @@ namespace dsv3::kernels::detail {
 
 constexpr int64_t kStreamPrefetchBytes = 8192;
 
-// y[j] = dot(x, w + j * K) for j < nr, rows contiguous from w. The stream w[0, nr * K) is
-// prefetched kStreamPrefetchBytes ahead; past its end the prefetch continues at `next`
-// (the stream the caller reads next; nullptr = stop).
-template <class V, class WL>
+// y[i * ldy + j] = dot(x + i * K, w + j * K) for i < MR, j < nr, weight rows contiguous from
+// w. The stream w[0, nr * K) is prefetched kStreamPrefetchBytes ahead; past its end the
+// prefetch continues at `next` (the stream the caller reads next; nullptr = stop).
+template <class V, int MR, class WL>
 inline void stream_rows(const float* x, int64_t K, const typename WL::T* w, int64_t nr, float* y,
-                        const typename WL::T* next) {
+                        int64_t ldy, const typename WL::T* next) {
   using R = typename V::R;
   using T = typename WL::T;
   constexpr int64_t kAhead = kStreamPrefetchBytes / int64_t(sizeof(T));
@@ -37,7 +37,9 @@ inline void stream_rows(const float* x, int64_t K, const typename WL::T* w, int6
   const int64_t total = nr * K;
   for (int64_t j = 0; j < nr; ++j) {
     const T* row = w + j * K;
-    R acc = V::zero();
+    R acc[MR];
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) acc[i] = V::zero();
     int64_t k = 0;
     for (; k + kLine <= K; k += kLine) {  // one prefetch per 64 bytes read
       const int64_t p = j * K + k + kAhead;
@@ -46,26 +48,47 @@ inline void stream_rows(const float* x, int64_t K, const typename WL::T* w, int6
       else if (next)
         __builtin_prefetch(next + (p - total), 0, 3);
 #pragma GCC unroll 8
-      for (int64_t i = 0; i < kLine; i += V::L)
-        acc = V::fma(V::load(x + k + i), WL::load(row + k + i), acc);
+      for (int64_t c = k; c < k + kLine; c += V::L) {
+        const R wv = WL::load(row + c);
+#pragma GCC unroll 4
+        for (int i = 0; i < MR; ++i) acc[i] = V::fma(V::load(x + i * K + c), wv, acc[i]);
+      }
     }
-    for (; k + V::L <= K; k += V::L) acc = V::fma(V::load(x + k), WL::load(row + k), acc);
+    for (; k + V::L <= K; k += V::L) {
+      const R wv = WL::load(row + k);
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) acc[i] = V::fma(V::load(x + i * K + k), wv, acc[i]);
+    }
     if (k < K) {
       const int n = int(K - k);
-      acc = V::fma(V::load_n(x + k, n), WL::load_n(row + k, n), acc);
+      const R wv = WL::load_n(row + k, n);
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) acc[i] = V::fma(V::load_n(x + i * K + k, n), wv, acc[i]);
     }
-    y[j] = V::hsum(acc);
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) y[i * ldy + j] = V::hsum(acc[i]);
   }
 }
 
 template <class V, class WL>
 void stream_matmul_t(const float* x, int64_t M, const typename WL::T* W, int64_t N, int64_t K,
                      float* y, int64_t n0, int64_t n1, float* scratch) {
-  if (M != 1) return matmul_rows_t<V, WL>(x, M, W, N, K, y, n0, n1, scratch);
-  if (n1 > n0) stream_rows<V, WL>(x, K, W + n0 * K, n1 - n0, y + n0, nullptr);
+  if (n1 <= n0) return;
+  const typename WL::T* w = W + n0 * K;
+  switch (M) {
+    case 1:
+      return stream_rows<V, 1, WL>(x, K, w, n1 - n0, y + n0, N, nullptr);
+    case 2:
+      return stream_rows<V, 2, WL>(x, K, w, n1 - n0, y + n0, N, nullptr);
+    case 3:
+      return stream_rows<V, 3, WL>(x, K, w, n1 - n0, y + n0, N, nullptr);
+    default:
+      return matmul_rows_t<V, WL>(x, M, W, N, K, y, n0, n1, scratch);
+  }
 }
 
-// KernelTable::matmul_rows: M = 1 streams rows; any other M is matmul_rows<V>.
+// KernelTable::matmul_rows: M <= 3 (decode, MTP verify) streams rows; larger M is
+// matmul_rows<V>.
 template <class V>
 void stream_matmul_rows(const float* x, int64_t M, const void* W, DType wt, int64_t N, int64_t K,
                         float* y, int64_t n0, int64_t n1, float* scratch) {
@@ -95,8 +118,8 @@ void stream_gate_up_t(const float* x, const typename WL::T* Wg, const typename W
   for (int64_t n = n0; n < n1; n += kStreamGateUpRows) {
     const int64_t nr = imin(kStreamGateUpRows, n1 - n);
     const bool more = n + nr < n1;
-    stream_rows<V, WL>(x, K, Wg + n * K, nr, g, Wu + n * K);
-    stream_rows<V, WL>(x, K, Wu + n * K, nr, u, more ? Wg + (n + nr) * K : nullptr);
+    stream_rows<V, 1, WL>(x, K, Wg + n * K, nr, g, 0, Wu + n * K);
+    stream_rows<V, 1, WL>(x, K, Wu + n * K, nr, u, 0, more ? Wg + (n + nr) * K : nullptr);
     silu_mul<V>(g, u, nr, h + n);
   }
 }
