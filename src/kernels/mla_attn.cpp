@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/fp8.h"
+#include "kernels/fp8_row.h"
 #include "kernels/isa.h"
 #include "kernels/mla_attn_table.h"
 #include "kernels/ops.h"
@@ -125,8 +127,15 @@ void rows_axpy(const float* a, int64_t n, const TensorView& W, int64_t row0, flo
     return;
   }
   float* row = thread_scratch(size_t(K));  // FP8 / block types: decode one row at a time
+  const bool fp8_fast = W.dtype == DType::F8_E4M3 && W.block_scale && current_isa() == Isa::Avx512;
+  const int64_t KB = (K + 127) / 128;
   for (int64_t i = 0; i < n; ++i) {
-    weight_row(W, row0 + i, row);
+    const int64_t r = row0 + i;
+    if (fp8_fast)  // same values as weight_row, vectorised (fp8_row.h)
+      fp8_widen_row_avx512(W.as<uint8_t>() + r * K, W.block_scale + (r / 128) * KB, K,
+                           e4m3_table(), row);
+    else
+      weight_row(W, r, row);
     t.rows_axpy(a + i, 1, row, DType::F32, K, K, y);
   }
 }
