@@ -9,7 +9,7 @@
 namespace dsv3::kernels {
 
 // out[k] = table[w[k]] * srow[k / 128] for k < K (table: the 256 e4m3 values). AVX-512
-// (16-lane table gather + vmulps); same bits as the scalar loop. Call only where the CPU has
+// (integer decode of 16 codes + vmulps); same bits as the scalar loop. Call only where the CPU has
 // AVX-512F (kernels::current_isa() == Isa::Avx512).
 void fp8_widen_row_avx512(const uint8_t* w, const float* srow, int64_t K, const float* table,
                           float* out);
