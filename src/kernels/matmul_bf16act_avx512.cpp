@@ -161,7 +161,9 @@ void packed_bf16(const uint16_t* xp, int64_t M, const uint16_t* W, int64_t N, in
 
 // 32 e4m3 codes (first n, rest zero) -> their exact bf16 values. t[4]: magnitudes 0..127.
 inline __m512i fp8_to_bf16(const uint8_t* c, int64_t n, const __m512i* t) {
-  const __m512i idx = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(mask_first(n), c));
+  const __m512i idx =
+      _mm512_cvtepu8_epi16(n >= 32 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c))
+                                   : _mm256_maskz_loadu_epi8(mask_first(n), c));
   const __m512i lo = _mm512_permutex2var_epi16(t[0], idx, t[1]);
   const __m512i hi = _mm512_permutex2var_epi16(t[2], idx, t[3]);
   const __mmask32 upper = _mm512_test_epi16_mask(idx, _mm512_set1_epi16(0x40));
@@ -261,6 +263,8 @@ template <int MR, int NR>
 inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const float* bs,
                          int64_t K, int64_t n, const __m512i* t, float* y, int64_t ldy) {
   const int64_t KB = (K + 127) / 128;
+  const float* srow[NR];
+  for (int j = 0; j < NR; ++j) srow[j] = bs + ((n + j) / 128) * KB;
   __m512 acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
@@ -270,8 +274,7 @@ inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const
       for (int j = 0; j < NR; ++j) blk[i][j] = _mm512_setzero_ps();
     const int64_t k1 = K < kb * 128 + 128 ? K : kb * 128 + 128;
     for (int64_t k = kb * 128; k < k1; k += 32) {
-      const __mmask32 mk = mask_first(k1 - k);
-      __m512bh wv[NR];
+      const int64_t nv = k1 - k;  // >= 32: a full chunk, plain loads
       if ((k & 63) == 0) {
         if constexpr (NR == 1) {
           __builtin_prefetch(w + k + 8192, 0, 0);  // one stream, 8 KiB ahead
@@ -280,17 +283,20 @@ inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const
           for (int j = 0; j < NR; ++j) __builtin_prefetch(w + (j + NR) * K + k, 0, 0);
         }
       }
+      __m512bh wv[NR];
 #pragma GCC unroll 8
-      for (int j = 0; j < NR; ++j) wv[j] = __m512bh(fp8_to_bf16(w + j * K + k, k1 - k, t));
+      for (int j = 0; j < NR; ++j) wv[j] = __m512bh(fp8_to_bf16(w + j * K + k, nv, t));
 #pragma GCC unroll 4
       for (int i = 0; i < MR; ++i) {
-        const __m512bh xv = __m512bh(_mm512_maskz_loadu_epi16(mk, xr + i * Kp + k));
+        const __m512bh xv =
+            __m512bh(nv >= 32 ? _mm512_loadu_si512(xr + i * Kp + k)
+                              : _mm512_maskz_loadu_epi16(mask_first(nv), xr + i * Kp + k));
 #pragma GCC unroll 8
         for (int j = 0; j < NR; ++j) blk[i][j] = _mm512_dpbf16_ps(blk[i][j], xv, wv[j]);
       }
     }
     for (int j = 0; j < NR; ++j) {
-      const __m512 s = _mm512_set1_ps(bs[((n + j) / 128) * KB + kb]);
+      const __m512 s = _mm512_set1_ps(srow[j][kb]);
       for (int i = 0; i < MR; ++i) acc[i][j] = _mm512_fmadd_ps(blk[i][j], s, acc[i][j]);
     }
   }
