@@ -91,7 +91,10 @@ const float* prescale_decode(const float* x, int64_t M, int64_t K, int raw_exp, 
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x + m * K;
     float amax = 0.0f;
-    for (int64_t k = 0; k < K; ++k) amax = std::fmax(amax, std::fabs(xr[k]));
+    for (int64_t k = 0; k < K; ++k) {  // = fmax(amax, |x|) (NaN skipped) without a libm call
+      const float a = std::fabs(xr[k]);
+      amax = a > amax ? a : amax;
+    }
     int e = 0;
     int E = raw_exp;
     if (amax > 0.0f && std::isfinite(amax)) {
