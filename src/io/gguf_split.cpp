@@ -15,7 +15,7 @@ namespace {
 
 constexpr int64_t kMaxShards = 65535;  // split.count is a u16
 
-// An integer split.* key of shard `g`, range-checked; `what` says what it is for the message.
+// The integer split.* key `key` of shard `g`, checked to lie in [lo, hi].
 int64_t split_key(const GgufFile& g, const char* key, int64_t lo, int64_t hi) {
   const GgufValue* v = g.find(key);
   if (!v)
