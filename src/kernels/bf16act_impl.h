@@ -40,7 +40,8 @@ inline int64_t bf16act_fp8_band(int64_t K) {
   return b < 12 ? 12 : b;
 }
 
-// e4m3 code -> bf16 bits of its exact value (NaN codes -> bf16 NaN). Built once.
+// e4m3 code -> bf16 bits of its exact value; the NaN codes 0x7f/0xff give +-480 (no quantiser
+// produces them; the fp32-activation FP8 kernels decode them the same way). Built once.
 const uint16_t* e4m3_bf16_table();
 
 namespace {  // one copy per including TU (each is compiled with its own ISA flags)

@@ -67,6 +67,8 @@ const uint16_t* e4m3_bf16_table() {
   static const std::vector<uint16_t> t = [] {
     std::vector<uint16_t> v(256);
     for (int c = 0; c < 256; ++c) v[size_t(c)] = f32_to_bf16(e4m3_to_f32(uint8_t(c)));
+    v[0x7f] = f32_to_bf16(480.0f);  // NaN codes: +-480, as the other FP8 kernels decode them
+    v[0xff] = f32_to_bf16(-480.0f);
     return v;
   }();
   return t.data();

@@ -7,7 +7,8 @@
 //   xb = bf16(x), round to nearest even, fp32 denormals flushed to signed zero, NaN kept
 //        (the behaviour of vcvtne2ps2bf16);
 //   w  = the weight in bf16: BF16 weights as stored (bf16 denormals read as zero), F8_E4M3
-//        codes as their exact e4m3 value (every e4m3 value is a normal bf16);
+//        codes as their exact e4m3 value (every e4m3 value is a normal bf16; the NaN codes read
+//        as +-480, as in the fp32-activation FP8 kernels);
 //   one "pair step" (vdpbf16ps, as the Intel SDM specifies and Zen 5 was checked to do):
 //        acc = ftz(fma(xb[k+1], w[k+1], acc)); acc = ftz(fma(xb[k], w[k], acc))
 //        (products exact, one rounding per add, results below 2^-126 flushed to zero);
