@@ -44,6 +44,8 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
   set_gguf_ggml_numerics(numerics == "ggml");
   lm.model = Model::load(dir);
   const ModelConfig& c = lm.model->config;
+  DSV3_CHECK(numerics == "torch" || c.ggml_numerics, "--numerics ggml applies to GGUF files only; ", dir,
+             " is a Hugging Face checkpoint (its reference is transformers: --numerics torch)");
   const int64_t threads = a.get_int("--threads", a.get_int("-t", 0));
   DSV3_CHECK(threads >= 0 && threads <= 1024, "--threads must be in [0, 1024], got ", threads);
   lm.pool = std::make_unique<ThreadPool>(int(threads));
