@@ -9,7 +9,8 @@
 //
 // Order of operations (fixed, so results never depend on the thread split): every score is
 // one dot over the width in L lane-partial sums + V::hsum; the online softmax advances block
-// by block in position order; every accumulator lane sums its rows in increasing position.
+// by block in position order (each block's weight sum in L lane-partial sums + V::hsum);
+// every accumulator lane sums its rows in increasing position.
 #pragma once
 #include <cstdint>
 
@@ -211,14 +212,25 @@ void mla_partial_rows(const MlaAttnShape& s, const float* qcat, const LatentSour
     // Online softmax: new running max, rescale the running sum and accumulator, weights p.
     for (int64_t h = 0; h < H; ++h) {
       float* sh = sbuf + h * B;
+      // Block max by whole vectors then a scalar tail (exact in any order).
       float bm = sh[0];
-      for (int64_t j = 1; j < n; ++j) bm = sh[j] > bm ? sh[j] : bm;
+      int64_t jm = 1;
+      if (n >= V::L) {
+        R mx = V::load(sh);
+        for (jm = V::L; jm + V::L <= n; jm += V::L) mx = V::max(mx, V::load(sh + jm));
+        bm = V::hmax(mx);
+      }
+      for (; jm < n; ++jm) bm = sh[jm] > bm ? sh[jm] : bm;
       const float mn = bm > m[h] ? bm : m[h];
       const float alpha = m[h] == neg_inf ? 0.f : __builtin_expf(m[h] - mn);
       const R mv = V::set1(mn);
       for (int64_t j = 0; j < n; j += V::L) V::store(sh + j, V::exp(V::sub(V::load(sh + j), mv)));
-      float sum = 0.f;
-      for (int64_t j = 0; j < n; ++j) sum += sh[j];
+      // Block sum in L lane-partial sums (whole vectors, then the masked tail) + V::hsum.
+      R sv = V::zero();
+      int64_t js = 0;
+      for (; js + V::L <= n; js += V::L) sv = V::add(sv, V::load(sh + js));
+      if (js < n) sv = V::add(sv, V::load_n(sh + js, int(n - js)));
+      const float sum = V::hsum(sv);
       l[h] = l[h] * alpha + sum;
       if (alpha != 1.f) {
         float* ah = acc + h * r;
