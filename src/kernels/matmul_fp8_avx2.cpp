@@ -1,31 +1,22 @@
 // AVX2 + F16C instantiation of the FP8 matmul: decode (M <= 3) places 8 sign-extended codes'
 // bits in fp32 ((b << 20) & 0x87f00000); prefill widening: 8 e4m3 codes -> 8 int16 (sign-
 // extended) -> half bits ((b << 7) & 0xbf80) -> vcvtph2ps; tails copy the last codes into a zeroed 8-byte
-// word and load x with a lane mask (no reads past the end of a row).
+// word and x through Vec256's zeroed copy (no reads past the end of a row).
 #pragma GCC optimize("fp-contract=off")
 
 #include <immintrin.h>
 
 #include "kernels/fp8_kernels_impl.h"
+#include "kernels/simd_avx2.h"
 
 namespace dsv3::kernels::detail {
 namespace {
 
-struct V256 {
-  using R = __m256;
-  static constexpr int L = 8;
+// Generic register ops (load/store/fma/hsum) from Vec256; only the FP8 decoders here.
+struct V256 : Vec256 {
   static constexpr int MR = 3, NR = 2;  // 6 block + 6 total accumulators, 2 weights, x
   static constexpr int NR1 = 4;
 
-  static R zero() { return _mm256_setzero_ps(); }
-  static R set1(float a) { return _mm256_set1_ps(a); }
-  static R load(const float* p) { return _mm256_loadu_ps(p); }
-  static __m256i lanes(int n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  }
-  static R load_n(const float* p, int n) { return _mm256_maskload_ps(p, lanes(n)); }
-  static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
-  static void store_n(float* p, R v, int n) { _mm256_maskstore_ps(p, lanes(n), v); }
   static R half_bits(__m128i b) {
     const __m128i h = _mm_slli_epi16(_mm_cvtepi8_epi16(b), 7);
     return _mm256_cvtph_ps(_mm_and_si128(h, _mm_set1_epi16(short(0xbf80))));
@@ -51,14 +42,6 @@ struct V256 {
     unsigned long long u = 0;
     __builtin_memcpy(&u, p, size_t(n));
     return raw_bits(_mm_cvtsi64_si128(static_cast<long long>(u)));
-  }
-  static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
-  static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
-  static float hsum(R v) {
-    __m128 b = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    b = _mm_add_ss(b, _mm_shuffle_ps(b, b, 1));
-    return _mm_cvtss_f32(b);
   }
 };
 

@@ -10,26 +10,19 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include "kernels/fp8_kernels_impl.h"
+#include "kernels/simd_avx512.h"
 
 namespace dsv3::kernels::detail {
 namespace {
 
-struct V512 {
-  using R = __m512;
-  static constexpr int L = 16;
+// Generic register ops (load/store/fma/hsum, masks) from Vec512; only the FP8 decoders here.
+struct V512 : Vec512 {
   static constexpr int MR = 4, NR = 2;  // 8 block + 8 total accumulators, 2 weights, x
   // M = 1: 8 + 8 accumulators, 8 weight streams. 8 rather than 4: the row chains (8 FMAs
   // per 128-code block) bound the rate, not the streams; DRAM matvec 2048 wide, 1 thread,
   // per CPU-second: 4 rows 31-32 GB/s, 8 rows 34-38, plain read 34-36 (2026-11-22).
   static constexpr int NR1 = 8;
 
-  static __mmask16 mask(int n) { return __mmask16((1u << n) - 1u); }
-  static R zero() { return _mm512_setzero_ps(); }
-  static R set1(float a) { return _mm512_set1_ps(a); }
-  static R load(const float* p) { return _mm512_loadu_ps(p); }
-  static R load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
-  static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
-  static void store_n(float* p, R v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static R half_bits(__m128i b) {
     const __m256i h = _mm256_slli_epi16(_mm256_cvtepi8_epi16(b), 7);
     return _mm512_cvtph_ps(_mm256_and_si256(h, _mm256_set1_epi16(short(0xbf80))));
@@ -51,15 +44,6 @@ struct V512 {
   }
   static R decode_raw_n(const uint8_t* p, int n) {
     return raw_bits(_mm_maskz_loadu_epi8(mask(n), p));
-  }
-  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
-  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
-  static float hsum(R v) {
-    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    b = _mm_add_ss(b, _mm_shuffle_ps(b, b, 1));
-    return _mm_cvtss_f32(b);
   }
 };
 
