@@ -38,8 +38,8 @@ float* thread_scratch(size_t n) {
 }
 
 void check_source(const MlaAttnShape& s, const LatentSource& src) {
-  DSV3_CHECK(src.dtype == DType::F32 || src.dtype == DType::BF16,
-             "MLA attention: latent cache dtype must be f32 or bf16, got ", dtype_name(src.dtype));
+  DSV3_CHECK(src.dtype == DType::F32 || src.dtype == DType::BF16 || src.dtype == DType::F16,
+             "MLA attention: latent cache dtype must be f32, bf16 or f16, got ", dtype_name(src.dtype));
   DSV3_CHECK(src.width == s.r + s.dr, "MLA attention: cache width ", src.width, " != ", s.r,
              " + ", s.dr);
   DSV3_CHECK(src.page_tokens > 0, "MLA attention: page_tokens must be > 0");
@@ -92,8 +92,9 @@ void mla_attn_ref(const MlaAttnShape& s, const float* qcat, const LatentSource& 
   auto read = [&](int64_t t) {
     const void* ptr = src.row_ptr(src.self, t);
     for (int64_t k = 0; k < W; ++k)
-      row[size_t(k)] = src.dtype == DType::F32 ? double(static_cast<const float*>(ptr)[k])
-                                               : double(bf16_to_f32(static_cast<const uint16_t*>(ptr)[k]));
+      row[size_t(k)] = src.dtype == DType::F32    ? double(static_cast<const float*>(ptr)[k])
+                       : src.dtype == DType::F16 ? double(f16_to_f32(static_cast<const uint16_t*>(ptr)[k]))
+                                                 : double(bf16_to_f32(static_cast<const uint16_t*>(ptr)[k]));
   };
   for (int64_t h = 0; h < H; ++h) {
     const float* q = qcat + h * W;

@@ -255,6 +255,8 @@ void mla_partial_impl(const MlaAttnShape& s, const float* qcat, const LatentSour
                       int64_t t0, int64_t t1, float* m, float* l, float* acc, float* sbuf) {
   if (src.dtype == DType::BF16)
     mla_partial_rows<V, MlaRowBF16<V>>(s, qcat, src, t0, t1, m, l, acc, sbuf);
+  else if (src.dtype == DType::F16)
+    mla_partial_rows<V, MlaRowF16<V>>(s, qcat, src, t0, t1, m, l, acc, sbuf);
   else
     mla_partial_rows<V, MlaRowF32<V>>(s, qcat, src, t0, t1, m, l, acc, sbuf);
 }
