@@ -93,7 +93,7 @@ TEST(CliModel, BadFlagsGiveClearErrors) {
       {"run " + kModel + " --tokens 1,99999", "outside the vocabulary"},
       {"run " + kModel + " --tokens 1,2 --ctx 4 -n 8", "exceeds --ctx"},
       {"run " + kModel + " --tokens 1,2 --ctx 100000000000", "--ctx"},
-      {"run " + kModel + " --tokens 1,2 --kv-type f8", "--kv-type must be f32 or bf16"},
+      {"run " + kModel + " --tokens 1,2 --kv-type f8", "--kv-type must be f32, bf16 or f16"},
       {"run " + kModel + " --tokens 1,2 --numerics ggml", "--numerics ggml applies to GGUF files only"},
       {"run " + kModel + " --tokens 1,2 --numerics fast", "--numerics must be torch or ggml"},
       {"run " + kModel + " --tokens 1,2 --act-precision fp16", "--act-precision must be fp32 or bf16"},

@@ -204,11 +204,11 @@ TEST(GgmlNumerics, Q8KQuantisationSameBitsOnEveryIsa) {
 }
 
 std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& toks, bool kv_f16) {
-  KvCache cache(m.config, m.config.num_hidden_layers, int64_t(toks.size()) + 1, DType::F32);
+  KvCache cache(m.config, m.config.num_hidden_layers, int64_t(toks.size()) + 1,
+                kv_f16 ? DType::F16 : DType::F32);
   std::vector<float> out(toks.size() * size_t(m.config.vocab_size));
   ForwardOptions opt;
   opt.all_logits = true;
-  opt.kv_round_f16 = kv_f16;
   forward(m, cache, toks.data(), int64_t(toks.size()), 0, out.data(), nullptr, opt);
   return out;
 }

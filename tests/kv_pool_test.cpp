@@ -1,6 +1,6 @@
 // Paged latent KV pool: a paged KvCache view (pages scattered in a KvPool) holds exactly what a
 // contiguous KvCache holds — the same rows through row_ptr() (contiguous within a page, per the
-// page_tokens() contract) and rows_f32() (f32 and bf16) — refuses writes beyond its pages, and a
+// page_tokens() contract) and rows_f32() (f32, bf16 and f16) — refuses writes beyond its pages, and a
 // forward pass through it gives the logits of the contiguous cache. Pool accounting: exhaustion
 // and double release.
 #include <gtest/gtest.h>
@@ -29,7 +29,8 @@ const ModelConfig& tiny_config() {
 TEST(KvPool, PagedViewHoldsWhatContiguousHolds) {
   const ModelConfig& c = tiny_config();
   const int64_t L = 2, ctx = 12, P = 4, W = c.latent_cache_width();
-  for (DType dt : {DType::F32, DType::BF16}) {
+  for (DType dt : {DType::F32, DType::BF16, DType::F16}) {
+    SCOPED_TRACE(dtype_name(dt));
     KvPool pool(c, L + 1, 6, P, dt);  // one extra layer: the view uses layers [1, 3)
     std::vector<int32_t> pages;
     for (int i = 0; i < 3; ++i) pages.push_back(pool.alloc());

@@ -54,9 +54,9 @@ void decoder_layer_forward_batch(const Model& m, const LayerWeights& w, int64_t 
   const bool absorbed =
       opt.mla == MlaMode::kAbsorbed || (opt.mla == MlaMode::kAuto && (all_small || ggml_absorbed));
   if (c.is_gqa())
-    gqa_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, y, pool, prefix, opt.kv_round_f16);
+    gqa_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, y, pool, prefix);
   else
-    mla_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, absorbed, y, pool, prefix, opt.kv_round_f16);
+    mla_forward_batch(c, w.attn, *m.rope, layer, h, S, seqs, absorbed, y, pool, prefix);
   if (!prefix.empty()) write_npy(prefix + "attn_output.npy", y, {S, D});
   for (int64_t i = 0; i < S * D; ++i) x[i] += y[i];
   kernels::rmsnorm_as(c.ggml_numerics, x, S, D, w.post_attention_layernorm, eps, h);

@@ -24,10 +24,8 @@ struct ForwardOptions {
   MlaMode mla = MlaMode::kAuto;
   bool all_logits = false;  // logits for every position of the chunk, else the last only
   std::string dump_dir;     // if set, every named intermediate is written as DIR/L<l>.<name>.npy
-  // --kv-type f16: K/V (MLA: the latent row) rounded to f16 values before the cache write, as
-  // llama.cpp holds them (its default cache type; its CPU flash attention also casts an f32
-  // cache to f16), for like-for-like comparisons on GGUF files. The cache stays f32.
-  bool kv_round_f16 = false;
+  // (The KV cache's storage dtype, e.g. --kv-type f16 as llama.cpp's default cache, is the
+  // KvCache's own: see runtime/kv_cache.h.)
 };
 
 // Optional outputs for tests and tools.

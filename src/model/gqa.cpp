@@ -41,8 +41,7 @@ void apply_rope(RopeStyle style, float* x, int64_t d, const float* cos, const fl
 
 void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
                        int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
-                       float* out, ThreadPool* pool, const std::string& dump_prefix,
-                       bool kv_round_f16) {
+                       float* out, ThreadPool* pool, const std::string& dump_prefix) {
   const int64_t H = c.num_attention_heads, Hk = c.num_key_value_heads, hd = c.head_dim;
   const int64_t G = H / Hk, QW = H * hd, KW = Hk * hd, W = 2 * KW;
   DSV3_CHECK(c.latent_cache_width() == W, "GQA: cache width ", c.latent_cache_width(), " != ", W);
@@ -64,7 +63,6 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
       for (int64_t h = 0; h < Hk; ++h) apply_rope(c.rope_style, k.data() + s * KW + h * hd, hd, cs.data(), sn.data());
       std::copy(k.begin() + s * KW, k.begin() + (s + 1) * KW, row.begin());
       std::copy(v.begin() + s * KW, v.begin() + (s + 1) * KW, row.begin() + KW);
-      if (kv_round_f16) round_f16_inplace(row.data(), W);  // --kv-type f16 (llama.cpp's cache values)
       sq.cache->write(layer, sq.start + i, row.data());
     }
   }

@@ -21,8 +21,7 @@ namespace dsv3 {
 // own sequence, and no result depends on the thread count.
 void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
                        int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
-                       float* out, ThreadPool* pool, const std::string& dump_prefix,
-                       bool kv_round_f16 = false);  // ForwardOptions::kv_round_f16
+                       float* out, ThreadPool* pool, const std::string& dump_prefix);
 
 // RoPE on one head of d values with the d/2 cos/sin of its position, in `style`.
 void apply_rope(RopeStyle style, float* x, int64_t d, const float* cos, const float* sin);

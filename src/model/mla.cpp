@@ -163,8 +163,7 @@ void dump(const std::string& prefix, const char* name, const float* d, std::vect
 
 void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
                        int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
-                       bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix,
-                       bool kv_round_f16) {
+                       bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix) {
   const int64_t H = c.num_attention_heads, dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim,
                 dv = c.v_head_dim, dqk = c.qk_head_dim(), r = c.kv_lora_rank, W = c.latent_cache_width();
   const float eps = float(c.rms_norm_eps);
@@ -192,7 +191,6 @@ void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
       rope.at(sq.start + i, cs, sn);
       kernels::rope_interleaved(row + r, dr, cs, sn);
       for (int64_t h = 0; h < H; ++h) kernels::rope_interleaved(q + (s * H + h) * dqk + dn, dr, cs, sn);
-      if (kv_round_f16) round_f16_inplace(row, W);  // --kv-type f16 (llama.cpp's cache values)
       sq.cache->write(layer, sq.start + i, row);
     }
   }

@@ -26,8 +26,7 @@ struct SeqRows {
 // kv_a_layernorm, k_pe after RoPE) and attention run per sequence against its own cache.
 void mla_forward_batch(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,
                        int64_t layer, const float* x, int64_t R, const std::vector<SeqRows>& seqs,
-                       bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix,
-                       bool kv_round_f16 = false);  // ForwardOptions::kv_round_f16
+                       bool absorbed, float* out, ThreadPool* pool, const std::string& dump_prefix);
 
 // Single-sequence form: S rows at positions [start, start + S).
 void mla_forward(const ModelConfig& c, const AttentionWeights& w, const RopeTable& rope,

@@ -1,5 +1,5 @@
-// KvCache storage (contiguous or a paged view of a KvPool), fp32/bf16 conversion and memory
-// admission check.
+// KvCache storage (contiguous or a paged view of a KvPool), fp32 <-> bf16/f16 conversion and
+// memory admission check.
 #include "runtime/kv_cache.h"
 
 #include <algorithm>
@@ -21,13 +21,48 @@ size_t available_memory_bytes() {
   return 0;
 }
 
+namespace {
+
+bool cache_dtype_ok(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16; }
+
+// f16 bits -> fp32 for all 65536 patterns (exact, subnormals included; f16_to_f32 per entry).
+const float* f16_table() {
+  static const std::vector<float> t = [] {
+    std::vector<float> v(size_t(65536));
+    for (uint32_t h = 0; h < 65536; ++h) v[h] = f16_to_f32(uint16_t(h));
+    return v;
+  }();
+  return t.data();
+}
+
+// n stored values of dtype `dt` (F32, BF16 or F16) at src -> fp32 at dst.
+void to_f32(DType dt, const uint8_t* src, size_t n, float* dst) {
+  if (dt == DType::F32) {
+    std::memcpy(dst, src, n * 4);
+    return;
+  }
+  const auto* s = reinterpret_cast<const uint16_t*>(src);
+  if (dt == DType::BF16) {
+    for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+  } else {
+    const float* t = f16_table();
+    for (size_t i = 0; i < n; ++i) dst[i] = t[s[i]];
+  }
+}
+
+}  // namespace
+
+const char* kv_type_name(DType t) {
+  return t == DType::F32 ? "f32" : t == DType::BF16 ? "bf16" : t == DType::F16 ? "f16" : "?";
+}
+
 size_t KvCache::bytes_per_token(const ModelConfig& c, int64_t n_layers, DType dtype) {
   return size_t(n_layers) * size_t(c.latent_cache_width()) * dtype_size(dtype);
 }
 
 KvCache::KvCache(const ModelConfig& c, int64_t n_layers, int64_t ctx, DType dtype)
     : n_layers_(n_layers), ctx_(ctx), width_(c.latent_cache_width()), dtype_(dtype) {
-  DSV3_CHECK(dtype == DType::F32 || dtype == DType::BF16, "KV cache dtype must be f32 or bf16");
+  DSV3_CHECK(cache_dtype_ok(dtype), "KV cache dtype must be f32, bf16 or f16, got ", dtype_name(dtype));
   DSV3_CHECK(ctx > 0, "--ctx must be > 0, got ", ctx);
   const size_t per_token = bytes_per_token(c, n_layers, dtype);
   DSV3_CHECK(size_t(ctx) <= (size_t(1) << 40) / per_token, "--ctx ", ctx, " is absurdly large");
@@ -48,7 +83,7 @@ KvPool::KvPool(const ModelConfig& c, int64_t n_layers, int64_t n_pages, int64_t 
                DType dtype)
     : n_layers_(n_layers), n_pages_(n_pages), page_tokens_(page_tokens),
       width_(c.latent_cache_width()), dtype_(dtype) {
-  DSV3_CHECK(dtype == DType::F32 || dtype == DType::BF16, "KV cache dtype must be f32 or bf16");
+  DSV3_CHECK(cache_dtype_ok(dtype), "KV cache dtype must be f32, bf16 or f16, got ", dtype_name(dtype));
   DSV3_CHECK(n_layers > 0, "KV pool needs at least one layer");
   DSV3_CHECK(page_tokens > 0 && page_tokens <= 65536, "KV page size must be in [1, 65536], got ",
              page_tokens);
@@ -115,9 +150,12 @@ void KvCache::write(int64_t layer, int64_t pos, const float* row) {
   uint8_t* dst = row_at(layer, pos);
   if (dtype_ == DType::F32) {
     std::memcpy(dst, row, size_t(width_) * 4);
-  } else {
+  } else if (dtype_ == DType::BF16) {
     auto* d = reinterpret_cast<uint16_t*>(dst);
     for (int64_t i = 0; i < width_; ++i) d[i] = f32_to_bf16(row[i]);
+  } else {  // F16: round to nearest even (inf above 65504, NaN kept), as llama.cpp's f16 cache
+    auto* d = reinterpret_cast<uint16_t*>(dst);
+    for (int64_t i = 0; i < width_; ++i) d[i] = f32_to_f16(row[i]);
   }
 }
 
@@ -130,8 +168,7 @@ const float* KvCache::rows_f32(int64_t layer, int64_t n, std::vector<float>& scr
     const size_t idx = size_t(layer) * size_t(ctx_) * size_t(width_);
     if (dtype_ == DType::F32) return reinterpret_cast<const float*>(data_.data()) + idx;
     scratch.resize(size_t(n) * size_t(width_));
-    const auto* s = reinterpret_cast<const uint16_t*>(data_.data()) + idx;
-    for (size_t i = 0; i < scratch.size(); ++i) scratch[i] = bf16_to_f32(s[i]);
+    to_f32(dtype_, data_.data() + idx * dtype_size(dtype_), scratch.size(), scratch.data());
     return scratch.data();
   }
   // Paged: gather page by page into scratch.
@@ -142,12 +179,7 @@ const float* KvCache::rows_f32(int64_t layer, int64_t n, std::vector<float>& scr
     const int64_t m = std::min(P, n - p0);
     const uint8_t* src = row_at(layer, p0);
     float* dst = scratch.data() + size_t(p0) * size_t(width_);
-    if (dtype_ == DType::F32) {
-      std::memcpy(dst, src, size_t(m) * size_t(width_) * 4);
-    } else {
-      const auto* s = reinterpret_cast<const uint16_t*>(src);
-      for (size_t i = 0; i < size_t(m) * size_t(width_); ++i) dst[i] = bf16_to_f32(s[i]);
-    }
+    to_f32(dtype_, src, size_t(m) * size_t(width_), dst);
   }
   return scratch.data();
 }

@@ -1,6 +1,8 @@
 // Latent KV cache of MLA: per layer and token only c_kv (kv_lora_rank values, after
 // kv_a_layernorm) and k_pe (qk_rope_head_dim values, after RoPE) — 576 values for V3 — never
-// the decompressed per-head keys and values. Stored as f32 (exact) or bf16 (half the memory).
+// the decompressed per-head keys and values. Stored as f32 (exact), bf16 or f16 (half the
+// memory each; f16 is llama.cpp's default cache type). A bf16/f16 cache rounds each value to
+// nearest even once, at write; every reader sees exactly those rounded values.
 // Layout per layer: [ctx, width] with width = kv_lora_rank + qk_rope_head_dim (c_kv first).
 // Paged form (server): a KvCache can instead be a view of pages from a shared KvPool, listed in
 // a page table owned by the caller (see KvPool below); readers only see row_ptr/page_tokens.
@@ -19,7 +21,8 @@ namespace dsv3 {
 // Not thread-safe: one owner (the scheduler's worker) allocates and releases.
 class KvPool {
  public:
-  // Throws dsv3::Error if the pool would not fit in the machine's available memory.
+  // dtype: F32, BF16 or F16. Throws dsv3::Error if the pool would not fit in the machine's
+  // available memory.
   KvPool(const ModelConfig& c, int64_t n_layers, int64_t n_pages, int64_t page_tokens, DType dtype);
   int64_t n_pages() const { return n_pages_; }
   int64_t page_tokens() const { return page_tokens_; }
@@ -51,8 +54,8 @@ class KvPool {
 
 class KvCache {
  public:
-  // n_layers includes MTP layers when they are used. Throws dsv3::Error if the cache would not
-  // fit in the machine's available memory.
+  // n_layers includes MTP layers when they are used. dtype: F32, BF16 or F16 (else
+  // dsv3::Error). Throws dsv3::Error if the cache would not fit in the machine's available memory.
   KvCache(const ModelConfig& c, int64_t n_layers, int64_t ctx, DType dtype);
   // Paged view: layers [layer0, layer0 + n_layers) of `pool`, position p on page
   // (*pages)[p / page_tokens]. The caller owns `pages` and grows it (KvPool::alloc) before the
@@ -74,10 +77,12 @@ class KvCache {
   int64_t length() const { return length_; }
   void set_length(int64_t n);
 
-  // Stores width() values for (layer, pos).
+  // Stores width() values for (layer, pos), rounded to dtype() (f32_to_bf16 / f32_to_f16:
+  // round to nearest even) unless it is F32.
   void write(int64_t layer, int64_t pos, const float* row);
-  // Reads rows [0, n) of a layer as fp32 into out[n, width]; returns a pointer to fp32 rows,
-  // either directly into the cache (f32) or into `scratch` (bf16, converted).
+  // Reads rows [0, n) of a layer as fp32 [n, width]; returns a pointer to fp32 rows, either
+  // directly into the cache (f32, contiguous) or into `scratch` (bf16/f16 converted exactly,
+  // or a paged cache gathered).
   const float* rows_f32(int64_t layer, int64_t n, std::vector<float>& scratch) const;
 
   // Raw access for kernels that read the cache in its stored dtype (no fp32 copy): a pointer
@@ -87,7 +92,7 @@ class KvCache {
   const void* row_ptr(int64_t layer, int64_t pos) const;
   int64_t page_tokens() const { return pool_ ? pool_->page_tokens() : ctx_; }
 
-  // Bytes per token for all layers, for a cache dtype.
+  // Bytes per token for all layers, for a cache dtype (F32: 4 per value, BF16/F16: 2).
   static size_t bytes_per_token(const ModelConfig& c, int64_t n_layers, DType dtype);
 
  private:
@@ -100,6 +105,9 @@ class KvCache {
   int64_t layer0_ = 0;
   uint8_t* row_at(int64_t layer, int64_t pos) const;
 };
+
+// The --kv-type spelling of a cache dtype: "f32", "bf16" or "f16" (anything else: "?").
+const char* kv_type_name(DType t);
 
 // Bytes of memory the OS reports as available (MemAvailable), or 0 if unknown.
 size_t available_memory_bytes();

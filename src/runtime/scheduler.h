@@ -63,7 +63,7 @@ struct SchedulerOptions {
   int64_t page_tokens = 64;    // positions per KV page
   int64_t max_queue = 64;      // waiting requests beyond the slots
   int64_t prefill_chunk = 256; // prompt rows per step, summed over admitted sequences
-  DType kv_dtype = DType::F32;
+  DType kv_dtype = DType::F32;  // KV pool storage: F32, BF16 or F16 (--kv-type)
   ForwardOptions fwd;
   // 1: each decoding sequence drafts one token with the checkpoint's MTP module and the batched
   // step verifies [pending, draft] (2 rows) for it; 0: plain decoding.

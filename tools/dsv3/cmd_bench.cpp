@@ -341,7 +341,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     probe_bytes = std::max(probe_bytes, size_t(bw_before[i].bytes));
   const double wbytes = double(m.weight_bytes());
   const double dec_bytes = bench::decode_weight_bytes(m);
-  const std::string kvt = kv_dtype == DType::BF16 ? "bf16" : "f32";
+  const std::string kvt = kv_type_name(kv_dtype);
   if (json_out) {
     nlohmann::json j;
     j["engine"] = "dsv3";

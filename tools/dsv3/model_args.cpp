@@ -19,8 +19,8 @@ const char* model_flag_help() {
   return "  -m, --model PATH    Hugging Face checkpoint folder or .gguf file (default: the built-in model)\n"
          "  -t, --threads N     threads (default: one per physical core)\n"
          "  --ctx N             context length in tokens (default: min(4096, max_position_embeddings))\n"
-         "  --kv-type T         latent KV cache dtype: f32 (default) or bf16; f16 = values rounded to\n"
-         "                      f16 as llama.cpp's default cache holds them, stored in f32\n"
+         "  --kv-type T         KV cache storage: f32 (default, exact), bf16 (bf16 storage) or f16\n"
+         "                      (llama.cpp's default cache type); bf16 and f16 halve its memory\n"
          "  --numerics N        GGUF files: torch (default; f32/bf16 GGUFs = their HF folder bit for\n"
          "                      bit) or ggml (llama.cpp's fp32 ops and activation roundings)\n"
          "  --mla MODE          auto (absorbed for chunks of <= 64 rows, naive above), naive or absorbed\n"
@@ -52,10 +52,9 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
   const int64_t ctx = a.get_int("--ctx", std::min<int64_t>(4096, c.max_position_embeddings));
   DSV3_CHECK(ctx > 0, "--ctx must be > 0, got ", ctx);
   const std::string kvt = a.get("--kv-type", "f32");
-  DSV3_CHECK(kvt == "f32" || kvt == "bf16" || kvt == "f16",
-             "--kv-type must be f32 or bf16, or f16 (f16 values held in an f32 cache), got '", kvt, "'");
-  lm.fwd.kv_round_f16 = kvt == "f16";  // f16 values (llama.cpp's cache) held in the f32 cache
-  const DType kv_dtype = kvt == "bf16" ? DType::BF16 : DType::F32;
+  DSV3_CHECK(kvt == "f32" || kvt == "bf16" || kvt == "f16", "--kv-type must be f32, bf16 or f16, got '",
+             kvt, "'");
+  const DType kv_dtype = kvt == "bf16" ? DType::BF16 : kvt == "f16" ? DType::F16 : DType::F32;
   lm.cache = std::make_unique<KvCache>(c, c.num_hidden_layers, ctx, kv_dtype);
   DSV3_CHECK(!(a.has("--mla") && c.is_gqa()), "--mla applies to DeepSeek (MLA) models only; ", dir,
              " is a ", c.model_type, " model with GQA attention");
@@ -84,7 +83,7 @@ LoadedModel load_model_from_args(const Args& a, bool quiet) {
                    c.rope_style == RopeStyle::kHalf ? "rotate-half" : "interleaved", c.rope_theta,
                    c.rope.llama3 ? ", llama3 scaling" : "");
     std::fprintf(stderr,
-                 "kv cache: %lld values/token/layer (%s %lld + %lld), %zu bytes/token in bf16, "
+                 "kv cache: %lld values/token/layer (%s %lld + %lld), %zu bytes/token in bf16/f16, "
                  "%zu in f32; ctx %lld as %s = %.1f MiB\n",
                  (long long)c.latent_cache_width(), c.is_gqa() ? "K/V" : "latent + rope",
                  (long long)(c.is_gqa() ? c.latent_cache_width() / 2 : c.kv_lora_rank),
