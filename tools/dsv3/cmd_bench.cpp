@@ -43,7 +43,7 @@ const char* kHelp =
     "  --probe-mib M    bandwidth probe buffer in MiB (default 1024)\n"
     "  --json           JSON on stdout;  --md: markdown table (default)\n"
     "  --seed S         seed of the random tokens (default 1)\n"
-    "  --kv-type T      latent cache dtype f32 (default) or bf16; --mla auto|naive|absorbed\n"
+    "  --kv-type T      latent cache dtype f32 (default), bf16 or f16; --mla auto|naive|absorbed\n"
     "  --act-precision P  fp32 (default) or bf16 activations into BF16/FP8-weight matmuls;\n"
     "                   with bf16 the prefill % of peak is against the bf16 dot-product peak\n"
     "  --ctx N          cache size (default: max depth + max(P, N))\n";
