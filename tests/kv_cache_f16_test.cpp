@@ -29,6 +29,7 @@
 #include "model/model.h"
 #include "runtime/generator.h"
 #include "runtime/kv_cache.h"
+#include "runtime/kv_convert.h"
 #include "runtime/scheduler.h"
 #include "scheduler_test_util.h"
 #include "test_util.h"
@@ -146,6 +147,41 @@ TEST(KvCacheF16, WriteRoundsToNearestEvenAndReadsBackExactly) {
   EXPECT_EQ(r0[8], 0.f);
   EXPECT_EQ(r0[9], 0x1p-23f);
   EXPECT_TRUE(std::signbit(r0[1]));
+}
+
+// The readers' widening (F16C on AVX2/AVX-512, f16_to_f32 portable) gives f16_to_f32's bits for
+// every f16 pattern but signaling NaNs (which F16C quiets; a cache write never stores one), at
+// lengths with and without a vector tail; bf16 and f32 likewise.
+TEST(KvCacheF16, WideningMatchesTheScalarReferenceOnEveryIsa) {
+  std::vector<uint16_t> all(size_t(65536));
+  for (uint32_t h = 0; h < 65536; ++h) all[h] = uint16_t(h);
+  const auto isas = kernels::supported_isas();
+  for (kernels::Isa isa : isas) {
+    kernels::set_isa(isa);
+    SCOPED_TRACE(std::string(kernels::isa_name(isa)));
+    for (size_t n : {size_t(65536), size_t(37), size_t(5)}) {
+      std::vector<float> got(n + 1, 7.f);
+      kv_values_to_f32(DType::F16, all.data() + 3, n - 3, got.data());
+      EXPECT_EQ(got[n - 3], 7.f);  // nothing written past n - 3 values
+      for (size_t i = 0; i + 3 < n; ++i) {
+        const uint16_t h = all[i + 3];
+        const bool snan = (h & 0x7c00) == 0x7c00 && (h & 0x3ff) != 0 && (h & 0x200) == 0;
+        if (snan) {
+          ASSERT_TRUE(std::isnan(got[i])) << h;
+        } else {
+          ASSERT_EQ(bits(got[i]), bits(f16_to_f32(h))) << h;
+        }
+      }
+      kv_values_to_f32(DType::BF16, all.data(), n, got.data());
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(bits(got[i]), bits(bf16_to_f32(all[i]))) << i;
+    }
+  }
+  kernels::set_isa(isas.back());
+  const float x[3] = {1.f, -2.5f, 3e-40f};
+  float y[3];
+  kv_values_to_f32(DType::F32, x, 3, y);
+  EXPECT_EQ(0, std::memcmp(x, y, sizeof x));
+  EXPECT_THROW(kv_values_to_f32(DType::I8, x, 3, y), Error);
 }
 
 TEST(KvCacheF16, OnlyF32Bf16F16AreCacheTypes) {

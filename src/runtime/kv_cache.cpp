@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "runtime/kv_convert.h"
 
 namespace dsv3 {
 
@@ -24,31 +25,6 @@ size_t available_memory_bytes() {
 namespace {
 
 bool cache_dtype_ok(DType t) { return t == DType::F32 || t == DType::BF16 || t == DType::F16; }
-
-// f16 bits -> fp32 for all 65536 patterns (exact, subnormals included; f16_to_f32 per entry).
-const float* f16_table() {
-  static const std::vector<float> t = [] {
-    std::vector<float> v(size_t(65536));
-    for (uint32_t h = 0; h < 65536; ++h) v[h] = f16_to_f32(uint16_t(h));
-    return v;
-  }();
-  return t.data();
-}
-
-// n stored values of dtype `dt` (F32, BF16 or F16) at src -> fp32 at dst.
-void to_f32(DType dt, const uint8_t* src, size_t n, float* dst) {
-  if (dt == DType::F32) {
-    std::memcpy(dst, src, n * 4);
-    return;
-  }
-  const auto* s = reinterpret_cast<const uint16_t*>(src);
-  if (dt == DType::BF16) {
-    for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
-  } else {
-    const float* t = f16_table();
-    for (size_t i = 0; i < n; ++i) dst[i] = t[s[i]];
-  }
-}
 
 }  // namespace
 
@@ -168,7 +144,7 @@ const float* KvCache::rows_f32(int64_t layer, int64_t n, std::vector<float>& scr
     const size_t idx = size_t(layer) * size_t(ctx_) * size_t(width_);
     if (dtype_ == DType::F32) return reinterpret_cast<const float*>(data_.data()) + idx;
     scratch.resize(size_t(n) * size_t(width_));
-    to_f32(dtype_, data_.data() + idx * dtype_size(dtype_), scratch.size(), scratch.data());
+    kv_values_to_f32(dtype_, data_.data() + idx * dtype_size(dtype_), scratch.size(), scratch.data());
     return scratch.data();
   }
   // Paged: gather page by page into scratch.
@@ -179,7 +155,7 @@ const float* KvCache::rows_f32(int64_t layer, int64_t n, std::vector<float>& scr
     const int64_t m = std::min(P, n - p0);
     const uint8_t* src = row_at(layer, p0);
     float* dst = scratch.data() + size_t(p0) * size_t(width_);
-    to_f32(dtype_, src, size_t(m) * size_t(width_), dst);
+    kv_values_to_f32(dtype_, src, size_t(m) * size_t(width_), dst);
   }
   return scratch.data();
 }
