@@ -5,8 +5,9 @@
 // Every reader sees those values: naive MLA (mla_prefill_attention) and absorbed MLA decode
 // (mla_attn_partial through row_ptr) give the same bits over an f16 cache as over an f32 cache
 // holding the same rounded values; a whole model (MLA and GQA) writes f16(its f32 rows) at
-// layer 0 and gives logits close to the f32 cache's; the server's paged pool in f16 decodes
-// the tokens a contiguous f16 cache decodes, with and without MTP.
+// layer 0 and gives logits close to the f32 cache's; GQA over a paged cache gives the bits of a
+// contiguous one; the server's paged pool in f16 decodes the tokens a contiguous f16 cache
+// decodes, with and without MTP. The readers' f16 widening (F16C) equals f16_to_f32 on every ISA.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -297,6 +298,33 @@ TEST(KvCacheF16, ModelsWriteF16RowsAndStayCloseToF32) {
     for (int64_t t = 0; t < S; ++t) {
       const auto* h = static_cast<const uint16_t*>(b.row_ptr(0, t));
       for (int64_t i = 0; i < W; ++i) ASSERT_EQ(h[i], f32_to_f16(rows[t * W + i])) << t << " " << i;
+    }
+  }
+}
+
+// GQA (dense llama) over a paged cache, pages of 4 out of order, f32 and f16: the same bits as
+// over a contiguous cache of the same dtype (GQA reads K/V row by row through row_ptr, widening
+// each row exactly, and its arithmetic does not depend on where rows live).
+TEST(KvCacheF16, GqaThroughPagedCacheIsBitIdentical) {
+  auto m = Model::load(test::data_path("tiny-llama/tiny-llama-f16.gguf"));
+  const ModelConfig& c = m->config;
+  ASSERT_TRUE(c.is_gqa());
+  const int64_t L = c.num_hidden_layers, V = c.vocab_size, ctx = 32;
+  const std::vector<int32_t> toks = {3, 17, 25, 9, 1, 77, 30, 5, 42, 8, 11, 12, 13, 14};
+  for (DType dt : {DType::F32, DType::F16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    KvPool pool(c, L, 8, 4, dt);
+    std::vector<int32_t> pages;
+    for (int i = 0; i < 8; ++i) pages.push_back(pool.alloc());
+    std::reverse(pages.begin(), pages.end());
+    KvCache paged(pool, &pages, 0, L, ctx), flat(c, L, ctx, dt);
+    std::vector<float> la(static_cast<size_t>(V)), lb(static_cast<size_t>(V));
+    for (int64_t pos = 0; pos < int64_t(toks.size());) {
+      const int64_t n = pos == 0 ? 10 : 1;
+      forward(*m, paged, toks.data() + pos, n, pos, la.data(), nullptr);
+      forward(*m, flat, toks.data() + pos, n, pos, lb.data(), nullptr);
+      ASSERT_EQ(0, std::memcmp(la.data(), lb.data(), la.size() * 4)) << "pos " << pos;
+      pos += n;
     }
   }
 }

@@ -8,6 +8,7 @@
 #include "io/npy.h"
 #include "kernels/ops.h"
 #include "model/ggml_act_round.h"
+#include "runtime/kv_convert.h"
 
 namespace dsv3 {
 
@@ -19,6 +20,16 @@ void add_bias(const TensorView& b, float* y, int64_t R, int64_t n) {
   std::vector<float> bias(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) bias[size_t(i)] = kernels::weight_at(b, i);
   for (int64_t r = 0; r < R; ++r) kernels::add_inplace(y + r * n, bias.data(), n);
+}
+
+// Values [off, off + n) of the cached rows [0, T) of `layer`, widened to fp32 into dst[T, n]
+// (any cache dtype, contiguous or paged: read row by row through row_ptr).
+void gather_cached(const KvCache& kc, int64_t layer, int64_t T, int64_t off, int64_t n, float* dst) {
+  const DType dt = kc.dtype();
+  const size_t es = dtype_size(dt);
+  for (int64_t t = 0; t < T; ++t)
+    kv_values_to_f32(dt, static_cast<const uint8_t*>(kc.row_ptr(layer, t)) + size_t(off) * es, size_t(n),
+                     dst + t * n);
 }
 
 }  // namespace
@@ -72,38 +83,31 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
     write_npy(dump_prefix + "v.npy", v.data(), {R, Hk, hd});
   }
 
-  // Cached rows [T, W] of every sequence (K heads then V heads per token).
-  std::vector<std::vector<float>> scratch(seqs.size());
-  std::vector<const float*> kv(seqs.size());
-  for (size_t i = 0; i < seqs.size(); ++i)
-    kv[i] = seqs[i].cache->rows_f32(layer, seqs[i].start + seqs[i].n, scratch[i]);
-
   // Attention as matrix products per (sequence, kv head, block of up to kRowBlock query rows):
   // the block's G * rows query vectors (the G query heads sharing the kv head) are scored
   // against the kv head's keys with one matmul, softmaxed per row over its causal prefix, and
   // multiplied by the values with a second matmul. Keys are gathered once per (sequence, kv
-  // head) into a contiguous [T, hd] matrix, values per block transposed to [hd, Tb]. Blocks
-  // depend only on the sequence's own rows, and matmul never depends on the thread count, so
-  // results are bit-identical for any thread count and any batch composition.
+  // head) into a contiguous [T, hd] matrix (widened from the cache's dtype), values per block
+  // transposed to [hd, Tb]. Blocks depend only on the sequence's own rows, and matmul never
+  // depends on the thread count, so results are bit-identical for any thread count and any
+  // batch composition.
   constexpr int64_t kRowBlock = 32;
   const float scale = float(1.0 / std::sqrt(double(hd)));
   std::vector<float> o(size_t(R * QW));
   std::vector<float> kbuf, vbuf, vt, qb, sc, ob;
   for (size_t si = 0; si < seqs.size(); ++si) {
     const SeqRows& sq = seqs[si];
-    const float* cache = kv[si];
+    const KvCache& kc = *sq.cache;
     const int64_t T = sq.start + sq.n;
-    // A one-row sequence (decode) reads V straight from the cache rows (axpy per key); longer
-    // chunks gather V once and multiply block by block with its transpose.
-    const bool decode = sq.n == 1;
+    // A one-row sequence (decode) over an f32 cache reads V straight from the cache rows (axpy
+    // per key); otherwise V is gathered (widened) once per kv head: decode axpys from it, longer
+    // chunks multiply block by block with its transpose.
+    const bool decode = sq.n == 1, v_direct = decode && kc.dtype() == DType::F32;
     kbuf.resize(size_t(T * hd));
-    if (!decode) vbuf.resize(size_t(T * hd));
+    if (!v_direct) vbuf.resize(size_t(T * hd));
     for (int64_t kh = 0; kh < Hk; ++kh) {
-      for (int64_t t = 0; t < T; ++t) {
-        std::copy(cache + t * W + kh * hd, cache + t * W + (kh + 1) * hd, kbuf.begin() + t * hd);
-        if (!decode)
-          std::copy(cache + t * W + KW + kh * hd, cache + t * W + KW + (kh + 1) * hd, vbuf.begin() + t * hd);
-      }
+      gather_cached(kc, layer, T, kh * hd, hd, kbuf.data());
+      if (!v_direct) gather_cached(kc, layer, T, KW + kh * hd, hd, vbuf.data());
       for (int64_t i0 = 0; i0 < sq.n; i0 += kRowBlock) {
         const int64_t i1 = std::min(sq.n, i0 + kRowBlock), M = (i1 - i0) * G, Tb = sq.start + i1;
         qb.resize(size_t(M * hd));
@@ -126,9 +130,11 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
         ob.resize(size_t(M * hd));
         if (decode) {
           std::fill(ob.begin(), ob.end(), 0.f);
-          for (int64_t t = 0; t < Tb; ++t)
-            for (int64_t m = 0; m < M; ++m)
-              kernels::axpy(sc[size_t(m * Tb + t)], cache + t * W + KW + kh * hd, ob.data() + m * hd, hd);
+          for (int64_t t = 0; t < Tb; ++t) {
+            const float* vt_row = v_direct ? static_cast<const float*>(kc.row_ptr(layer, t)) + KW + kh * hd
+                                           : vbuf.data() + t * hd;
+            for (int64_t m = 0; m < M; ++m) kernels::axpy(sc[size_t(m * Tb + t)], vt_row, ob.data() + m * hd, hd);
+          }
         } else {
           vt.resize(size_t(hd * Tb));
           for (int64_t t = 0; t < Tb; ++t)
