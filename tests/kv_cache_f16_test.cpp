@@ -50,16 +50,16 @@ std::vector<float> test_row(int64_t W, std::mt19937& rng) {
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> row = {0.f,
                             -0.f,
-                            1.f + 0x1p-11f,         // tie between 1 and 1 + 2^-10: to even (1)
-                            1.f + 3 * 0x1p-11f,     // tie: to even (1 + 2^-9)
-                            65504.f,                // largest f16
-                            65519.99f,              // rounds down to 65504
-                            65520.f,                // overflows to inf
-                            -1e6f,                  // -inf
-                            0x1p-25f,               // half the smallest subnormal: tie to 0
-                            3 * 0x1p-25f,           // tie between subnormals 1 and 2: to 2
-                            1e-6f,                  // subnormal
-                            0x1p-14f,               // smallest normal
+                            1.f + 0x1p-11f,      // tie between 1 and 1 + 2^-10: to even (1)
+                            1.f + 3 * 0x1p-11f,  // tie: to even (1 + 2^-9)
+                            65504.f,             // largest f16
+                            65519.99f,           // rounds down to 65504
+                            65520.f,             // overflows to inf
+                            -1e6f,               // -inf
+                            0x1p-25f,            // half the smallest subnormal: tie to 0
+                            3 * 0x1p-25f,        // tie between subnormals 1 and 2: to 2
+                            1e-6f,               // subnormal
+                            0x1p-14f,            // smallest normal
                             inf,
                             -inf,
                             std::numeric_limits<float>::quiet_NaN()};
@@ -97,7 +97,8 @@ TEST(KvCacheF16, WriteRoundsToNearestEvenAndReadsBackExactly) {
   EXPECT_EQ(f16.dtype(), DType::F16);
   EXPECT_EQ(f16.bytes() * 2, f32.bytes());
   EXPECT_EQ(f16.bytes(), size_t(L * ctx * W * 2));
-  EXPECT_EQ(KvCache::bytes_per_token(c, L, DType::F16) * 2, KvCache::bytes_per_token(c, L, DType::F32));
+  EXPECT_EQ(KvCache::bytes_per_token(c, L, DType::F16) * 2,
+            KvCache::bytes_per_token(c, L, DType::F32));
   EXPECT_STREQ(kv_type_name(DType::F16), "f16");
   EXPECT_STREQ(kv_type_name(DType::BF16), "bf16");
   EXPECT_STREQ(kv_type_name(DType::F32), "f32");
@@ -241,11 +242,13 @@ TEST(KvCacheF16, MlaReadersSeeTheF32CacheOfRoundedValues) {
     SCOPED_TRACE(std::string(kernels::isa_name(isa)));
     for (auto [kc, k32] : {std::pair{&f16, &f32}, std::pair{&paged, &paged32}}) {
       std::vector<float> m1(static_cast<size_t>(H)), l1(static_cast<size_t>(H)), a1(size_t(H * r));
-      kernels::mla_attn_partial(shape, qcat.data(), {&cache_row, k32, k32->page_tokens(), DType::F32, W},
-                                0, T, m1.data(), l1.data(), a1.data());
+      kernels::mla_attn_partial(shape, qcat.data(),
+                                {&cache_row, k32, k32->page_tokens(), DType::F32, W}, 0, T,
+                                m1.data(), l1.data(), a1.data());
       std::vector<float> m2(static_cast<size_t>(H)), l2(static_cast<size_t>(H)), a2(size_t(H * r));
-      kernels::mla_attn_partial(shape, qcat.data(), {&cache_row, kc, kc->page_tokens(), DType::F16, W},
-                                0, T, m2.data(), l2.data(), a2.data());
+      kernels::mla_attn_partial(shape, qcat.data(),
+                                {&cache_row, kc, kc->page_tokens(), DType::F16, W}, 0, T, m2.data(),
+                                l2.data(), a2.data());
       EXPECT_EQ(0, std::memcmp(m1.data(), m2.data(), m1.size() * 4)) << kc->paged();
       EXPECT_EQ(0, std::memcmp(l1.data(), l2.data(), l1.size() * 4)) << kc->paged();
       EXPECT_EQ(0, std::memcmp(a1.data(), a2.data(), a1.size() * 4)) << kc->paged();
@@ -267,8 +270,9 @@ TEST(KvCacheF16, ModelsWriteF16RowsAndStayCloseToF32) {
     MlaMode mode;
     bool ggml;
   };
-  for (const Case k : {Case{"tiny-v3", MlaMode::kNaive, false}, Case{"tiny-v3", MlaMode::kAbsorbed, false},
-                       Case{"tiny-llama/tiny-llama-f16.gguf", MlaMode::kAuto, true}}) {
+  for (const Case k :
+       {Case{"tiny-v3", MlaMode::kNaive, false}, Case{"tiny-v3", MlaMode::kAbsorbed, false},
+        Case{"tiny-llama/tiny-llama-f16.gguf", MlaMode::kAuto, true}}) {
     SCOPED_TRACE(std::string(k.model) + (k.mode == MlaMode::kNaive ? " naive" : " absorbed/auto"));
     set_gguf_ggml_numerics(k.ggml);
     auto m = Model::load(test::data_path(k.model));
@@ -334,7 +338,8 @@ TEST(KvCacheF16, GqaThroughPagedCacheIsBitIdentical) {
 // with a contiguous f16 cache.
 TEST(KvCacheF16, PagedSchedulerMatchesContiguousF16) {
   auto m = Model::load(DSV3_BUILTIN_MODEL_DIR);
-  const std::vector<std::vector<int32_t>> prompts = {{0, 5, 6, 7}, {9, 8, 7, 6, 5, 4, 3, 2, 1}, {100, 3}};
+  const std::vector<std::vector<int32_t>> prompts = {
+      {0, 5, 6, 7}, {9, 8, 7, 6, 5, 4, 3, 2, 1}, {100, 3}};
   const int64_t n_new = 20;
   std::vector<std::vector<int32_t>> want;
   for (auto& p : prompts) {
@@ -365,7 +370,8 @@ TEST(KvCacheF16, PagedSchedulerMatchesContiguousF16) {
       ASSERT_GT(s.submit(sinks.back()->request(p, n_new)), 0u);
     }
     for (size_t i = 0; i < prompts.size(); ++i) {
-      ASSERT_EQ(sinks[i]->done.get_future().wait_for(std::chrono::seconds(120)), std::future_status::ready);
+      ASSERT_EQ(sinks[i]->done.get_future().wait_for(std::chrono::seconds(120)),
+                std::future_status::ready);
       EXPECT_EQ(sinks[i]->tokens, want[i]) << "request " << i << " mtp " << mtp;
     }
     EXPECT_GT(s.stats().preemptions, 0) << "the pool was meant to run out of pages";

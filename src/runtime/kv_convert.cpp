@@ -20,7 +20,8 @@ void kv_values_to_f32(DType dt, const void* src, size_t n, float* dst) {
     }
     case DType::F16: {
       const auto* s = static_cast<const uint16_t*>(src);
-      if (kernels::current_isa() != kernels::Isa::Portable) return detail::f16_to_f32_avx2(s, n, dst);
+      if (kernels::current_isa() != kernels::Isa::Portable)
+        return detail::f16_to_f32_avx2(s, n, dst);
       for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
       return;
     }
