@@ -23,13 +23,13 @@ void add_bias(const TensorView& b, float* y, int64_t R, int64_t n) {
 }
 
 // Values [off, off + n) of the cached rows [0, T) of `layer`, widened to fp32 into dst[T, n]
-// (any cache dtype, contiguous or paged: read row by row through row_ptr).
-void gather_cached(const KvCache& kc, int64_t layer, int64_t T, int64_t off, int64_t n, float* dst) {
-  const DType dt = kc.dtype();
-  const size_t es = dtype_size(dt);
+// (any cache dtype, contiguous or paged: read row by row through row_ptr; widen =
+// kv_widen_fn(kc.dtype())).
+void gather_cached(const KvCache& kc, KvWidenFn widen, int64_t layer, int64_t T, int64_t off, int64_t n,
+                   float* dst) {
+  const size_t es = dtype_size(kc.dtype());
   for (int64_t t = 0; t < T; ++t)
-    kv_values_to_f32(dt, static_cast<const uint8_t*>(kc.row_ptr(layer, t)) + size_t(off) * es, size_t(n),
-                     dst + t * n);
+    widen(static_cast<const uint8_t*>(kc.row_ptr(layer, t)) + size_t(off) * es, size_t(n), dst + t * n);
 }
 
 }  // namespace
@@ -103,11 +103,12 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
     // per key); otherwise V is gathered (widened) once per kv head: decode axpys from it, longer
     // chunks multiply block by block with its transpose.
     const bool decode = sq.n == 1, v_direct = decode && kc.dtype() == DType::F32;
+    const KvWidenFn widen = kv_widen_fn(kc.dtype());
     kbuf.resize(size_t(T * hd));
     if (!v_direct) vbuf.resize(size_t(T * hd));
     for (int64_t kh = 0; kh < Hk; ++kh) {
-      gather_cached(kc, layer, T, kh * hd, hd, kbuf.data());
-      if (!v_direct) gather_cached(kc, layer, T, KW + kh * hd, hd, vbuf.data());
+      gather_cached(kc, widen, layer, T, kh * hd, hd, kbuf.data());
+      if (!v_direct) gather_cached(kc, widen, layer, T, KW + kh * hd, hd, vbuf.data());
       for (int64_t i0 = 0; i0 < sq.n; i0 += kRowBlock) {
         const int64_t i1 = std::min(sq.n, i0 + kRowBlock), M = (i1 - i0) * G, Tb = sq.start + i1;
         qb.resize(size_t(M * hd));

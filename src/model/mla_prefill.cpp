@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
+#include "runtime/kv_convert.h"
 
 namespace dsv3 {
 
@@ -26,7 +27,7 @@ void mla_prefill_attention(const ModelConfig& c, const AttentionWeights& w, int6
              shape_string(w.kv_b_proj), " is not [", H * dkv, ", ", r, "]");
   const float scale = float(c.softmax_scale());
   // Called from the forward's own thread only; grows to the longest context, then reused.
-  thread_local std::vector<float> lat_buf, ckv, wkv, kvt, kcat, qb, sc, ob, kvb;
+  thread_local std::vector<float> ckv, wkv, kvt, kcat, qb, sc, ob, kvb;
   // Emulated FP8 GEMM (DeepSeek's act_quant + fp8_gemm, kernels/matmul_fp8.h) quantises the
   // activations, here c_kv: decompress with kv_b_proj itself, all heads at once ([T, H * dkv],
   // the old naive layout), so the emulation stays faithful. Other weights are read as f32 rows.
@@ -35,7 +36,9 @@ void mla_prefill_attention(const ModelConfig& c, const AttentionWeights& w, int6
   for (const SeqRows& sq : seqs) {
     if (sq.n == 0) continue;
     const int64_t T = sq.start + sq.n;
-    const float* lat = sq.cache->rows_f32(layer, T, lat_buf);
+    const KvCache& kc = *sq.cache;
+    const KvWidenFn widen = kv_widen_fn(kc.dtype());
+    const size_t es = dtype_size(kc.dtype());
     ckv.resize(size_t(T * r));
     kvt.resize(size_t(dkv * T));
     kcat.resize(size_t(T * dqk));
@@ -44,11 +47,12 @@ void mla_prefill_attention(const ModelConfig& c, const AttentionWeights& w, int6
     float* kcat_p = kcat.data();
     float* kvt_p = kvt.data();
     // c_kv rows contiguous (the matmul weight [T, r]); k_pe into K's last d_rope columns, shared
-    // by every head.
+    // by every head; both read from the cache rows in their stored dtype, widened exactly.
     parallel_for(T * W < (int64_t(1) << 16) ? nullptr : pool, T, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        std::copy(lat + t * W, lat + t * W + r, ckv_p + t * r);
-        std::copy(lat + t * W + r, lat + (t + 1) * W, kcat_p + t * dqk + dn);
+        const auto* row = static_cast<const uint8_t*>(kc.row_ptr(layer, t));
+        widen(row, size_t(r), ckv_p + t * r);
+        widen(row + size_t(r) * es, size_t(dr), kcat_p + t * dqk + dn);
       }
     }, 64);
     const TensorView ckv_v = make_view(DType::F32, ckv_p, {T, r});

@@ -9,13 +9,20 @@
 
 namespace dsv3 {
 
-// n values of dtype `dt` (F32, BF16 or F16) at src -> fp32 at dst. F16 goes through F16C's
-// vcvtph2ps when kernels::current_isa() is AVX2 or AVX-512, else f16_to_f32.
+// Widens n stored values at src to fp32 at dst.
+using KvWidenFn = void (*)(const void* src, size_t n, float* dst);
+
+// The widening of dtype `dt` (F32: copy, BF16, F16; anything else: dsv3::Error) on the current
+// kernels ISA: F16 through F16C's vcvtph2ps on AVX2/AVX-512, f16_to_f32 on the portable path.
+// Resolve once per pass and call it per row (the ISA lookup takes a lock).
+KvWidenFn kv_widen_fn(DType dt);
+
+// kv_widen_fn(dt)(src, n, dst).
 void kv_values_to_f32(DType dt, const void* src, size_t n, float* dst);
 
 namespace detail {
 // F16C path (kv_convert_avx2.cpp); the CPU must have F16C.
-void f16_to_f32_avx2(const uint16_t* src, size_t n, float* dst);
+void f16_to_f32_avx2(const void* src, size_t n, float* dst);
 }  // namespace detail
 
 }  // namespace dsv3

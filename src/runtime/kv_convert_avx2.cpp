@@ -5,7 +5,8 @@
 
 namespace dsv3::detail {
 
-void f16_to_f32_avx2(const uint16_t* src, size_t n, float* dst) {
+void f16_to_f32_avx2(const void* src_v, size_t n, float* dst) {
+  const auto* src = static_cast<const uint16_t*>(src_v);
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
