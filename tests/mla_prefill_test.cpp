@@ -1,9 +1,9 @@
 // Multi-row MLA attention over the latent cache (model/mla_prefill.h) against a double-precision
 // reference written here from the definition (architecture.md §7.2: k_nope / v decompressed
 // with kv_b_proj, causal softmax), for chunks of 1, 5, 33, 64+ rows at depths that cross the
-// kernels' row/column blocks and the score row block, f32 and bf16 caches, two sequences in one
-// batch, and bit-identical results for 1 and 2 threads. The whole-model naive path (which calls
-// it) is checked against HF in model_hf_test.
+// kernels' row/column blocks and the score row block, f32, bf16 and f16 caches, two sequences
+// in one batch, and bit-identical results for 1 and 2 threads. The whole-model naive path
+// (which calls it) is checked against HF in model_hf_test.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -87,7 +87,7 @@ TEST(MlaPrefill, MatchesDoubleReferenceAndIsThreadInvariant) {
     const AttentionWeights& w = m->layers[0].attn;
     const int64_t H = c.num_attention_heads, dqk = c.qk_head_dim(), dv = c.v_head_dim,
                   W = c.latent_cache_width();
-    for (DType kvt : {DType::F32, DType::BF16}) {
+    for (DType kvt : {DType::F32, DType::BF16, DType::F16}) {
       for (size_t ci = 0; ci + 1 < cases.size(); ++ci) {
         std::mt19937 rng(uint32_t(17 + ci));
         std::normal_distribution<float> nd(0.f, 1.f);

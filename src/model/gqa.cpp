@@ -25,11 +25,11 @@ void add_bias(const TensorView& b, float* y, int64_t R, int64_t n) {
 // Values [off, off + n) of the cached rows [0, T) of `layer`, widened to fp32 into dst[T, n]
 // (any cache dtype, contiguous or paged: read row by row through row_ptr; widen =
 // kv_widen_fn(kc.dtype())).
-void gather_cached(const KvCache& kc, KvWidenFn widen, int64_t layer, int64_t T, int64_t off, int64_t n,
-                   float* dst) {
-  const size_t es = dtype_size(kc.dtype());
+void gather_cached(const KvCache& kc, KvWidenFn widen, int64_t layer, int64_t T, int64_t off,
+                   int64_t n, float* dst) {
+  const size_t skip = size_t(off) * dtype_size(kc.dtype());
   for (int64_t t = 0; t < T; ++t)
-    widen(static_cast<const uint8_t*>(kc.row_ptr(layer, t)) + size_t(off) * es, size_t(n), dst + t * n);
+    widen(static_cast<const uint8_t*>(kc.row_ptr(layer, t)) + skip, size_t(n), dst + t * n);
 }
 
 }  // namespace
@@ -132,9 +132,11 @@ void gqa_forward_batch(const ModelConfig& c, const AttentionWeights& w, const Ro
         if (decode) {
           std::fill(ob.begin(), ob.end(), 0.f);
           for (int64_t t = 0; t < Tb; ++t) {
-            const float* vt_row = v_direct ? static_cast<const float*>(kc.row_ptr(layer, t)) + KW + kh * hd
-                                           : vbuf.data() + t * hd;
-            for (int64_t m = 0; m < M; ++m) kernels::axpy(sc[size_t(m * Tb + t)], vt_row, ob.data() + m * hd, hd);
+            const float* vrow = v_direct
+                                    ? static_cast<const float*>(kc.row_ptr(layer, t)) + KW + kh * hd
+                                    : vbuf.data() + t * hd;
+            for (int64_t m = 0; m < M; ++m)
+              kernels::axpy(sc[size_t(m * Tb + t)], vrow, ob.data() + m * hd, hd);
           }
         } else {
           vt.resize(size_t(hd * Tb));
