@@ -11,6 +11,7 @@
 #include "core/fp8.h"
 #include "kernels/fp8_row.h"
 #include "kernels/isa.h"
+#include "kernels/matmul_bf16act.h"
 #include "kernels/mla_attn_table.h"
 #include "kernels/ops.h"
 
@@ -61,8 +62,12 @@ void mla_attn_partial(const MlaAttnShape& s, const float* qcat, const LatentSour
                       int64_t t0, int64_t t1, float* m, float* l, float* acc) {
   check_source(s, src);
   DSV3_CHECK(0 <= t0 && t0 < t1, "MLA attention: empty range [", t0, ", ", t1, ")");
-  float* sbuf = thread_scratch(size_t(s.H * kMlaAttnBlock));
-  mla_table().partial(s, qcat, src, t0, t1, m, l, acc, sbuf);
+  float* scratch = thread_scratch(size_t(detail::mla_scratch_floats(s.H, s.r + s.dr)));
+  const detail::MlaAttnTable& t = mla_table();
+  if (src.dtype == DType::BF16 && t.partial_bf16dot && bf16act_native())
+    t.partial_bf16dot(s, qcat, src, t0, t1, m, l, acc, scratch);
+  else
+    t.partial(s, qcat, src, t0, t1, m, l, acc, scratch);
 }
 
 void mla_attn_combine(const MlaAttnShape& s, int64_t n_parts, const float* m, const float* l,
@@ -96,8 +101,13 @@ void mla_attn_ref(const MlaAttnShape& s, const float* qcat, const LatentSource& 
                        : src.dtype == DType::F16 ? double(f16_to_f32(static_cast<const uint16_t*>(ptr)[k]))
                                                  : double(bf16_to_f32(static_cast<const uint16_t*>(ptr)[k]));
   };
+  std::vector<float> qr(static_cast<size_t>(W));
   for (int64_t h = 0; h < H; ++h) {
     const float* q = qcat + h * W;
+    if (src.dtype == DType::BF16) {  // bf16 rows: the query as bf16 (mla_attn.h)
+      for (int64_t k = 0; k < W; ++k) qr[size_t(k)] = bf16_to_f32(bf16act_round(q[k]));
+      q = qr.data();
+    }
     double mx = -std::numeric_limits<double>::infinity();
     for (int64_t t = 0; t < T; ++t) {
       read(t);

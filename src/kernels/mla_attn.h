@@ -17,7 +17,7 @@
 namespace dsv3::kernels {
 
 // Rows [0, n) of one layer's latent cache as the kernel sees them: row_ptr(self, pos) points at
-// `width` values of position pos stored as `dtype` (F32 or BF16); rows are contiguous (stride
+// `width` values of position pos stored as `dtype` (F32, BF16 or F16); rows are contiguous (stride
 // width) within each aligned run of page_tokens positions, never across a page boundary.
 struct LatentSource {
   const void* (*row_ptr)(const void* self, int64_t pos);
@@ -43,6 +43,12 @@ struct MlaChunks {
 };
 MlaChunks mla_attn_chunks(int64_t T);
 
+// Precision: f32 and f16 rows (f16 widened exactly) are attended in fp32. bf16 rows follow
+// bf16 semantics, as DeepSeek's reference inference and HF in bf16 keep their cache and
+// attention: the query and the softmax weights are rounded to bf16 (nearest even, denormals
+// to zero), products are exact and sums fp32 (vdpbf16ps on AVX-512 BF16 CPUs, fp32 FMAs of
+// the same values elsewhere; the orders differ, each is fixed).
+//
 // Partial attention of one query over positions [t0, t1) of `src`. qcat: [H, r + dr], per head
 // the absorbed nope query (W_UK^T q_nope, r values) followed by q_pe (dr values). Writes
 // m[h] (max scaled score), l[h] (sum of exp(score - m[h])) and acc[h, r] (sum of
@@ -55,7 +61,9 @@ void mla_attn_partial(const MlaAttnShape& s, const float* qcat, const LatentSour
 void mla_attn_combine(const MlaAttnShape& s, int64_t n_parts, const float* m, const float* l,
                       const float* acc, int64_t h0, int64_t h1, float* out);
 
-// Reference twin: plain two-pass softmax in double over rows [0, T), out[H, r] fp32.
+// Reference twin: plain two-pass softmax in double over rows [0, T), out[H, r] fp32; for bf16
+// rows the query is rounded to bf16 first (the weights are not: their rounding depends on the
+// kernel's running max, tests bound it instead).
 void mla_attn_ref(const MlaAttnShape& s, const float* qcat, const LatentSource& src, int64_t T,
                   float* out);
 

@@ -13,6 +13,9 @@
 // every accumulator lane sums its rows in increasing position.
 #pragma once
 #include <cstdint>
+#include <type_traits>
+
+#include "kernels/bf16act_impl.h"
 
 #include "kernels/mla_attn.h"
 #include "kernels/mla_attn_table.h"
@@ -164,14 +167,71 @@ inline void mla_value(int hv, const float* p, int64_t lp, const typename RL::T* 
   }
 }
 
-// The whole partial over [t0, t1) for one row dtype. sbuf: H * kMlaAttnBlock floats.
+// bf16 attention semantics (any latent row of dtype BF16): the query and the softmax weights
+// are rounded to bf16 (round to nearest even, denormals to zero: vcvtneps2bf16), products are
+// exact and sums fp32. The FMA kernel applies them with fp32 FMAs; the AVX-512 BF16 kernel
+// (mla_attn_bf16dot.h) with vdpbf16ps, in its own (fixed) order.
+inline float mla_round_bf16(float f) {
+  return ba_float(uint32_t(ba_round(f)) << 16);
+}
+
+// Score/weight/value policy of mla_partial_blocks built from fp32 FMAs (every ISA). Rows of
+// type RL; with BF16 rows the query and weights are rounded (mla_round_bf16) first.
 template <class V, class RL>
-void mla_partial_rows(const MlaAttnShape& s, const float* qcat, const LatentSource& src,
-                      int64_t t0, int64_t t1, float* m, float* l, float* acc, float* sbuf) {
-  using R = typename V::R;
+struct MlaFmaKernel {
   using T = typename RL::T;
+  static constexpr bool kRound = std::is_same_v<RL, MlaRowBF16<V>>;
+  int64_t H, r, W;
+  float scale;
+  const float* q;
+  // work: H * (W + 32) floats, the rounded query when kRound.
+  MlaFmaKernel(const MlaAttnShape& s, const float* qcat, float* work)
+      : H(s.H), r(s.r), W(s.r + s.dr), scale(s.scale), q(qcat) {
+    if constexpr (kRound) {
+      for (int64_t i = 0; i < H * W; ++i) work[i] = mla_round_bf16(qcat[i]);
+      q = work;
+    }
+  }
+  int64_t score_tiles(int64_t n) const { return ((H + V::HT - 1) / V::HT) * ((n + V::NT - 1) / V::NT); }
+  // Scores of n rows for every head into s[h * ls + j]; step() after every tile.
+  template <class F>
+  void scores(const T* c, int64_t n, float* sb, int64_t ls, F&& step) const {
+    for (int64_t h0 = 0; h0 < H; h0 += V::HT) {
+      const int ht = int(H - h0 < V::HT ? H - h0 : V::HT);
+      for (int64_t j0 = 0; j0 < n; j0 += V::NT) {
+        const int nt = int(n - j0 < V::NT ? n - j0 : V::NT);
+        mla_score<V, RL>(ht, nt, q + h0 * W, c + j0 * W, W, scale, sb + h0 * ls + j0, ls);
+        step();
+      }
+    }
+  }
+  // Head h's weights sh[0, n) (exp already applied) as the value pass will use them.
+  void weights(int64_t /*h*/, float* sh, int64_t n) const {
+    if constexpr (kRound)
+      for (int64_t j = 0; j < n; ++j) sh[j] = mla_round_bf16(sh[j]);
+  }
+  // acc is in natural order throughout.
+  void finish(float* /*acc*/) const {}
+  // acc[h, :] += sum_j p[h * lp + j] * c_kv[j] for every head.
+  void values(const T* c, int64_t n, const float* p, int64_t lp, float* acc) const {
+    for (int64_t h0 = 0; h0 < H; h0 += V::HV) {
+      const int hv = int(H - h0 < V::HV ? H - h0 : V::HV);
+      mla_value<V, RL>(hv, p + h0 * lp, lp, c, W, n, acc + h0 * r, r);
+    }
+  }
+};
+
+// The whole partial over [t0, t1) with score/value policy K (rows of type K::T): blocks of
+// kMlaAttnBlock rows, never across a page; scratch: mla_scratch_floats(H, W) floats.
+template <class V, class K>
+void mla_partial_blocks(const MlaAttnShape& s, const float* qcat, const LatentSource& src,
+                        int64_t t0, int64_t t1, float* m, float* l, float* acc, float* scratch) {
+  using R = typename V::R;
+  using T = typename K::T;
   const int64_t H = s.H, r = s.r, W = s.r + s.dr, B = kMlaAttnBlock, P = src.page_tokens;
   static_assert(kMlaAttnBlock % 16 == 0, "block must be a whole number of vectors");
+  float* sbuf = scratch;
+  const K kern(s, qcat, scratch + H * B);
   const float neg_inf = -__builtin_inff();
   for (int64_t h = 0; h < H; ++h) {
     m[h] = neg_inf;
@@ -186,7 +246,7 @@ void mla_partial_rows(const MlaAttnShape& s, const float* qcat, const LatentSour
     const T* c = static_cast<const T*>(src.row_ptr(src.self, t));
     // The next block's rows (contiguous up to its page end) are prefetched while this block
     // is scored, a few lines after each score tile, so the cache streams in from DRAM ahead
-    // of use instead of stalling the first head group's tiles. Changes no value.
+    // of use instead of stalling the first tiles. Changes no value.
     const char* pf = nullptr;
     int64_t pf_lines = 0, pf_per = 0, pf_i = 0;
     if (t + n < t1) {
@@ -196,19 +256,14 @@ void mla_partial_rows(const MlaAttnShape& s, const float* qcat, const LatentSour
       if (nn > pn_end - tn) nn = pn_end - tn;
       pf = static_cast<const char*>(src.row_ptr(src.self, tn));
       pf_lines = (nn * W * int64_t(sizeof(T)) + 63) / 64;
-      const int64_t tiles = ((H + V::HT - 1) / V::HT) * ((n + V::NT - 1) / V::NT);
+      const int64_t tiles = kern.score_tiles(n);
       pf_per = (pf_lines + tiles - 1) / tiles;
     }
     // Scores of the block for every head: sbuf[h * B + j].
-    for (int64_t h0 = 0; h0 < H; h0 += V::HT) {
-      const int ht = int(H - h0 < V::HT ? H - h0 : V::HT);
-      for (int64_t j0 = 0; j0 < n; j0 += V::NT) {
-        const int nt = int(n - j0 < V::NT ? n - j0 : V::NT);
-        mla_score<V, RL>(ht, nt, qcat + h0 * W, c + j0 * W, W, s.scale, sbuf + h0 * B + j0, B);
-        for (const int64_t e = pf_i + pf_per < pf_lines ? pf_i + pf_per : pf_lines; pf_i < e; ++pf_i)
-          __builtin_prefetch(pf + pf_i * 64, 0, 3);
-      }
-    }
+    kern.scores(c, n, sbuf, B, [&] {
+      for (const int64_t e = pf_i + pf_per < pf_lines ? pf_i + pf_per : pf_lines; pf_i < e; ++pf_i)
+        __builtin_prefetch(pf + pf_i * 64, 0, 3);
+    });
     // Online softmax: new running max, rescale the running sum and accumulator, weights p.
     for (int64_t h = 0; h < H; ++h) {
       float* sh = sbuf + h * B;
@@ -225,7 +280,9 @@ void mla_partial_rows(const MlaAttnShape& s, const float* qcat, const LatentSour
       const float alpha = m[h] == neg_inf ? 0.f : __builtin_expf(m[h] - mn);
       const R mv = V::set1(mn);
       for (int64_t j = 0; j < n; j += V::L) V::store(sh + j, V::exp(V::sub(V::load(sh + j), mv)));
-      // Block sum in L lane-partial sums (whole vectors, then the masked tail) + V::hsum.
+      kern.weights(h, sh, n);
+      // Block sum of the weights as used, in L lane-partial sums (whole vectors, then the
+      // masked tail) + V::hsum.
       R sv = V::zero();
       int64_t js = 0;
       for (; js + V::L <= n; js += V::L) sv = V::add(sv, V::load(sh + js));
@@ -242,23 +299,21 @@ void mla_partial_rows(const MlaAttnShape& s, const float* qcat, const LatentSour
       m[h] = mn;
     }
     // Weighted latent: acc[h] += p[h, j] * c_kv[j].
-    for (int64_t h0 = 0; h0 < H; h0 += V::HV) {
-      const int hv = int(H - h0 < V::HV ? H - h0 : V::HV);
-      mla_value<V, RL>(hv, sbuf + h0 * B, B, c, W, n, acc + h0 * r, r);
-    }
+    kern.values(c, n, sbuf, B, acc);
     t += n;
   }
+  kern.finish(acc);
 }
 
 template <class V>
 void mla_partial_impl(const MlaAttnShape& s, const float* qcat, const LatentSource& src,
-                      int64_t t0, int64_t t1, float* m, float* l, float* acc, float* sbuf) {
+                      int64_t t0, int64_t t1, float* m, float* l, float* acc, float* scratch) {
   if (src.dtype == DType::BF16)
-    mla_partial_rows<V, MlaRowBF16<V>>(s, qcat, src, t0, t1, m, l, acc, sbuf);
+    mla_partial_blocks<V, MlaFmaKernel<V, MlaRowBF16<V>>>(s, qcat, src, t0, t1, m, l, acc, scratch);
   else if (src.dtype == DType::F16)
-    mla_partial_rows<V, MlaRowF16<V>>(s, qcat, src, t0, t1, m, l, acc, sbuf);
+    mla_partial_blocks<V, MlaFmaKernel<V, MlaRowF16<V>>>(s, qcat, src, t0, t1, m, l, acc, scratch);
   else
-    mla_partial_rows<V, MlaRowF32<V>>(s, qcat, src, t0, t1, m, l, acc, sbuf);
+    mla_partial_blocks<V, MlaFmaKernel<V, MlaRowF32<V>>>(s, qcat, src, t0, t1, m, l, acc, scratch);
 }
 
 // y[j] += sum_{i < n} a[i] * w[i * ld + j], j < cols, increasing i for every j.
