@@ -36,7 +36,9 @@ struct Rows {
 };
 
 void BM_MlaAttnDecode(benchmark::State& state) {
-  const DType dt = state.range(0) == 0 ? DType::F32 : state.range(0) == 1 ? DType::BF16 : DType::F16;
+  const DType dt = state.range(0) == 0   ? DType::F32
+                   : state.range(0) == 1 ? DType::BF16
+                                         : DType::F16;
   const int64_t T = state.range(1);
   const size_t offset = size_t(state.range(2));
   std::mt19937 rng(1);
@@ -65,7 +67,7 @@ void BM_MlaAttnDecode(benchmark::State& state) {
       out(size_t(kH * kR));
   for (auto _ : state) {
     for (const Rows& r : layers) {
-      const kernels::LatentSource src{&Rows::row_fn, &r, T, dt, kW};
+      const kernels::LatentSource src{&Rows::row_fn, &r, T, dt, kW, T};
       for (int64_t k = 0; k < ch.n; ++k)
         kernels::mla_attn_partial(s, q.data(), src, k * ch.len, std::min(T, (k + 1) * ch.len),
                                   m.data() + k * kH, l.data() + k * kH, acc.data() + k * kH * kR);
@@ -86,6 +88,6 @@ void BM_MlaAttnDecode(benchmark::State& state) {
 
 // Args: rows dtype (0 f32, 1 bf16, 2 f16), context length T, bytes past 64-byte alignment.
 BENCHMARK(BM_MlaAttnDecode)
-    ->ArgsProduct({{0, 1, 2}, {4096, 16384}, {0, 16}})
+    ->ArgsProduct({{0, 1, 2}, {256, 4096, 16384}, {0, 16}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

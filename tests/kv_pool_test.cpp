@@ -112,3 +112,23 @@ TEST(KvPool, ForwardThroughPagedCacheMatchesContiguous) {
     EXPECT_EQ(paged.length(), 14);
   }
 }
+
+// With DeepSeek's latent width (512 + 64 values: 1152 bytes in bf16/f16, 2304 in f32) every row
+// of a contiguous cache and of every pool page starts on a 64-byte line, so the attention
+// kernels' 64-byte loads never split a line.
+TEST(KvPool, RowsOfDeepSeekWidthAreLineAligned) {
+  ModelConfig c = tiny_config();
+  c.kv_lora_rank = 512;
+  c.qk_rope_head_dim = 64;
+  for (DType dt : {DType::F32, DType::BF16, DType::F16}) {
+    KvCache cache(c, 2, 40, dt);
+    KvPool pool(c, 2, 3, 16, dt);
+    std::vector<int32_t> pages = {pool.alloc(), pool.alloc(), pool.alloc()};
+    KvCache view(pool, &pages, 0, 2, 48);
+    for (int64_t layer = 0; layer < 2; ++layer)
+      for (int64_t pos = 0; pos < 40; ++pos) {
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(cache.row_ptr(layer, pos)) % 64, 0u) << dtype_name(dt);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(view.row_ptr(layer, pos)) % 64, 0u) << dtype_name(dt);
+      }
+  }
+}

@@ -25,6 +25,9 @@ struct LatentSource {
   int64_t page_tokens;
   DType dtype;
   int64_t width;
+  // Rows [0, rows) exist (0: only those a call is asked to read). A partial over [t0, t1) may
+  // prefetch rows [t1, rows) during its last block, so the next chunk starts warm.
+  int64_t rows = 0;
 };
 
 struct MlaAttnShape {

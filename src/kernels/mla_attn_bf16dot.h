@@ -19,6 +19,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/mla_attn.h"
 
@@ -28,6 +29,7 @@ struct MlaBf16DotKernel {
   using T = uint16_t;
   static constexpr int kHt = 4, kNt = 4;  // score tile (heads x rows)
   static constexpr int kHv = 4;           // heads per value tile (2 x 32 columns each)
+  static constexpr int64_t kBlock = 64;   // rows per online-softmax block
   int64_t H, r, W, Wp, lp;
   float scale;
   uint16_t* qb;  // [H][Wp] rounded query, zero-padded
@@ -40,10 +42,18 @@ struct MlaBf16DotKernel {
     return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1u);
   }
   // Lane order of the accumulators <-> natural column order (see finish).
-  static __m512i kLoIdx() { return _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27); }
-  static __m512i kHiIdx() { return _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31); }
-  static __m512i kNat0Idx() { return _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23); }
-  static __m512i kNat1Idx() { return _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31); }
+  static __m512i kLoIdx() {
+    return _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  }
+  static __m512i kHiIdx() {
+    return _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  }
+  static __m512i kNat0Idx() {
+    return _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  }
+  static __m512i kNat1Idx() {
+    return _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  }
   static __m512 dp(__m512 acc, __m512i a, __m512i b) {
     return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(a), reinterpret_cast<__m512bh>(b));
   }
@@ -54,7 +64,11 @@ struct MlaBf16DotKernel {
 
   // work: H * (W + 32) + H * (kMlaAttnBlock + 2) floats (mla_scratch_floats less the scores).
   MlaBf16DotKernel(const MlaAttnShape& s, const float* qcat, float* work)
-      : H(s.H), r(s.r), W(s.r + s.dr), Wp((s.r + s.dr + 31) / 32 * 32), lp(kMlaAttnBlock + 2),
+      : H(s.H),
+        r(s.r),
+        W(s.r + s.dr),
+        Wp((s.r + s.dr + 31) / 32 * 32),
+        lp(kBlock + 2),
         scale(s.scale) {
     // 64-byte aligned (work has H * 32 floats of slack): no load of the query splits a line.
     qb = reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(work) + 63) / 64 * 64);
@@ -70,7 +84,8 @@ struct MlaBf16DotKernel {
 
   int64_t score_tiles(int64_t n) const { return ((H + kHt - 1) / kHt) * ((n + kNt - 1) / kNt); }
 
-  // Lane i of the result = horizontal sum of v[i].
+  // Horizontal sums of v[0..16) (v[4 * i + j]: head i, row j), 128-bit lane L holding head
+  // {0, 2, 1, 3}[L]'s four rows in order.
   __attribute__((always_inline)) static __m512 reduce16(const __m512* v) {
     __m512 t[8], u[4], w[2];
 #pragma GCC unroll 16
@@ -85,17 +100,17 @@ struct MlaBf16DotKernel {
     for (int i = 0; i < 2; ++i)  // within 128-bit lanes: 2 partials of u[i]'s and u[i+2]'s
       w[i] = _mm512_add_ps(_mm512_shuffle_ps(u[i], u[i + 2], 0x44),
                            _mm512_shuffle_ps(u[i], u[i + 2], 0xee));
-    const __m512 z = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88),
-                                   _mm512_shuffle_ps(w[0], w[1], 0xdd));
-    // z lane 4L + e holds v[{0, 2, 1, 3}[e] + {0, 8, 4, 12}[L]]; back to v's order.
-    const __m512i pos = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
-    return _mm512_permutexvar_ps(pos, z);
+    const __m512 z =
+        _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88), _mm512_shuffle_ps(w[0], w[1], 0xdd));
+    // z lane 4L + e holds v[{0, 2, 1, 3}[e] + {0, 8, 4, 12}[L]]; an in-lane permute puts e in
+    // order: 128-bit lane L then holds v[4 * {0, 2, 1, 3}[L] + (0, 1, 2, 3)].
+    return _mm512_permute_ps(z, 0xd8);
   }
 
   // Scores of rows [j0, j0 + nt) for heads [h0, h0 + ht) (missing rows/heads repeat the last
   // valid one and are not stored).
-  __attribute__((always_inline)) void score_tile(const uint16_t* c, int64_t h0, int ht, int64_t j0, int nt, float* sb,
-                  int64_t ls) const {
+  __attribute__((always_inline)) void score_tile(const uint16_t* c, int64_t h0, int ht, int64_t j0,
+                                                 int nt, float* sb, int64_t ls) const {
     const uint16_t* q[kHt];
     const uint16_t* row[kNt];
 #pragma GCC unroll 16
@@ -131,9 +146,11 @@ struct MlaBf16DotKernel {
     }
     const __m512 sc = _mm512_mul_ps(reduce16(acc), _mm512_set1_ps(scale));
     const __mmask8 mr = __mmask8((1u << nt) - 1u);
-    alignas(64) float o[16];
-    _mm512_store_ps(o, sc);
-    for (int i = 0; i < ht; ++i) _mm_mask_storeu_ps(sb + (h0 + i) * ls + j0, mr, _mm_load_ps(o + i * 4));
+    float* o = sb + h0 * ls + j0;
+    _mm_mask_storeu_ps(o, mr, _mm512_castps512_ps128(sc));
+    if (ht > 2) _mm_mask_storeu_ps(o + 2 * ls, mr, _mm512_extractf32x4_ps(sc, 1));
+    if (ht > 1) _mm_mask_storeu_ps(o + ls, mr, _mm512_extractf32x4_ps(sc, 2));
+    if (ht > 3) _mm_mask_storeu_ps(o + 3 * ls, mr, _mm512_extractf32x4_ps(sc, 3));
   }
 
   template <class F>
@@ -152,7 +169,8 @@ struct MlaBf16DotKernel {
     uint16_t* p = pb + h * lp;
     for (int64_t j = 0; j < n; j += 16) {
       const __mmask16 mk = mask16(n - j);
-      const __m256i b = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, sh + j)));
+      const __m256i b =
+          reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, sh + j)));
       _mm256_mask_storeu_epi16(p + j, mk, b);
       const __m512 wv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
       _mm512_mask_storeu_ps(sh + j, mk, wv);
@@ -162,8 +180,8 @@ struct MlaBf16DotKernel {
 
   // acc[h, j0 + [0, 32 * NJ)] += pairs of rows, heads [h0, h0 + HV); cols = valid columns.
   template <int HV, int NJ, bool NAT>
-  __attribute__((always_inline)) void value_tile(const uint16_t* c, int64_t n, int64_t h0, int64_t j0, int64_t cols,
-                  float* acc) const {
+  __attribute__((always_inline)) void value_tile(const uint16_t* c, int64_t n, int64_t h0,
+                                                 int64_t j0, int64_t cols, float* acc) const {
     __mmask32 mc[NJ];
     __mmask16 ma[NJ][2];
 #pragma GCC unroll 16
@@ -179,19 +197,25 @@ struct MlaBf16DotKernel {
 #pragma GCC unroll 16
       for (int v = 0; v < NJ; ++v) {
         float* p = acc + (h0 + h) * r + j0 + 32 * v;
-        const __m512 x0 = _mm512_maskz_loadu_ps(ma[v][0], p), x1 = _mm512_maskz_loadu_ps(ma[v][1], p + 16);
+        const __m512 x0 = _mm512_maskz_loadu_ps(ma[v][0], p),
+                     x1 = _mm512_maskz_loadu_ps(ma[v][1], p + 16);
         a[h][v][0] = NAT ? _mm512_permutex2var_ps(x0, kLoIdx(), x1) : x0;
         a[h][v][1] = NAT ? _mm512_permutex2var_ps(x0, kHiIdx(), x1) : x1;
       }
-    for (int64_t t = 0; t < n; t += 2) {
+    // One row pair (t, t + 1), or row t with zeros when TWO is false; whole groups (!NAT)
+    // load plainly, the masked tail group with its column mask.
+    auto pair_step = [&](int64_t t, auto two) __attribute__((always_inline)) {
+      constexpr bool kTwo = decltype(two)::value;
       const uint16_t* r0 = c + t * W + j0;
-      const uint16_t* r1 = r0 + W;
-      const bool two = t + 1 < n;
       __m512i lo[NJ], hi[NJ];
 #pragma GCC unroll 16
       for (int v = 0; v < NJ; ++v) {
-        const __m512i x = _mm512_maskz_loadu_epi16(mc[v], r0 + 32 * v);
-        const __m512i y = two ? _mm512_maskz_loadu_epi16(mc[v], r1 + 32 * v) : _mm512_setzero_si512();
+        const __m512i x =
+            NAT ? _mm512_maskz_loadu_epi16(mc[v], r0 + 32 * v) : _mm512_loadu_si512(r0 + 32 * v);
+        __m512i y = _mm512_setzero_si512();
+        if constexpr (kTwo)
+          y = NAT ? _mm512_maskz_loadu_epi16(mc[v], r0 + W + 32 * v)
+                  : _mm512_loadu_si512(r0 + W + 32 * v);
         lo[v] = _mm512_unpacklo_epi16(x, y);
         hi[v] = _mm512_unpackhi_epi16(x, y);
       }
@@ -206,14 +230,19 @@ struct MlaBf16DotKernel {
           a[h][v][1] = dp(a[h][v][1], hi[v], pp);
         }
       }
-    }
+    };
+    int64_t t = 0;
+    for (; t + 1 < n; t += 2) pair_step(t, std::true_type{});
+    if (t < n) pair_step(t, std::false_type{});
 #pragma GCC unroll 16
     for (int h = 0; h < HV; ++h)
 #pragma GCC unroll 16
       for (int v = 0; v < NJ; ++v) {
         float* p = acc + (h0 + h) * r + j0 + 32 * v;
-        const __m512 y0 = NAT ? _mm512_permutex2var_ps(a[h][v][0], kNat0Idx(), a[h][v][1]) : a[h][v][0];
-        const __m512 y1 = NAT ? _mm512_permutex2var_ps(a[h][v][0], kNat1Idx(), a[h][v][1]) : a[h][v][1];
+        const __m512 y0 =
+            NAT ? _mm512_permutex2var_ps(a[h][v][0], kNat0Idx(), a[h][v][1]) : a[h][v][0];
+        const __m512 y1 =
+            NAT ? _mm512_permutex2var_ps(a[h][v][0], kNat1Idx(), a[h][v][1]) : a[h][v][1];
         _mm512_mask_storeu_ps(p, ma[v][0], y0);
         _mm512_mask_storeu_ps(p + 16, ma[v][1], y1);
       }
@@ -240,10 +269,18 @@ struct MlaBf16DotKernel {
   void value_cols(const uint16_t* c, int64_t n, int64_t j0, int64_t cols, float* acc) const {
     for (int64_t h0 = 0; h0 < H; h0 += kHv) {
       switch (H - h0 < kHv ? H - h0 : kHv) {
-        case 1: value_tile<1, NJ, NAT>(c, n, h0, j0, cols, acc); break;
-        case 2: value_tile<2, NJ, NAT>(c, n, h0, j0, cols, acc); break;
-        case 3: value_tile<3, NJ, NAT>(c, n, h0, j0, cols, acc); break;
-        default: value_tile<4, NJ, NAT>(c, n, h0, j0, cols, acc); break;
+        case 1:
+          value_tile<1, NJ, NAT>(c, n, h0, j0, cols, acc);
+          break;
+        case 2:
+          value_tile<2, NJ, NAT>(c, n, h0, j0, cols, acc);
+          break;
+        case 3:
+          value_tile<3, NJ, NAT>(c, n, h0, j0, cols, acc);
+          break;
+        default:
+          value_tile<4, NJ, NAT>(c, n, h0, j0, cols, acc);
+          break;
       }
     }
   }

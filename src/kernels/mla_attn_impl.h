@@ -180,6 +180,7 @@ inline float mla_round_bf16(float f) {
 template <class V, class RL>
 struct MlaFmaKernel {
   using T = typename RL::T;
+  static constexpr int64_t kBlock = kMlaAttnBlock;
   static constexpr bool kRound = std::is_same_v<RL, MlaRowBF16<V>>;
   int64_t H, r, W;
   float scale;
@@ -228,8 +229,8 @@ void mla_partial_blocks(const MlaAttnShape& s, const float* qcat, const LatentSo
                         int64_t t0, int64_t t1, float* m, float* l, float* acc, float* scratch) {
   using R = typename V::R;
   using T = typename K::T;
-  const int64_t H = s.H, r = s.r, W = s.r + s.dr, B = kMlaAttnBlock, P = src.page_tokens;
-  static_assert(kMlaAttnBlock % 16 == 0, "block must be a whole number of vectors");
+  const int64_t H = s.H, r = s.r, W = s.r + s.dr, B = K::kBlock, P = src.page_tokens;
+  static_assert(K::kBlock % 16 == 0 && K::kBlock <= kMlaAttnMaxBlock, "block: whole vectors, fits the scratch");
   float* sbuf = scratch;
   const K kern(s, qcat, scratch + H * B);
   const float neg_inf = -__builtin_inff();
@@ -244,14 +245,16 @@ void mla_partial_blocks(const MlaAttnShape& s, const float* qcat, const LatentSo
     if (n > B) n = B;
     if (n > page_end - t) n = page_end - t;
     const T* c = static_cast<const T*>(src.row_ptr(src.self, t));
-    // The next block's rows (contiguous up to its page end) are prefetched while this block
-    // is scored, a few lines after each score tile, so the cache streams in from DRAM ahead
-    // of use instead of stalling the first tiles. Changes no value.
+    // The next block's rows (contiguous up to its page end; after the last block, the next
+    // chunk's first rows when src.rows says they exist) are prefetched while this block is
+    // scored, a few lines after each score tile, so the cache streams in from DRAM ahead of
+    // use instead of stalling the first tiles. Changes no value.
     const char* pf = nullptr;
     int64_t pf_lines = 0, pf_per = 0, pf_i = 0;
-    if (t + n < t1) {
+    const int64_t lim = src.rows > t1 ? src.rows : t1;  // rows that may be prefetched
+    if (t + n < lim) {
       const int64_t tn = t + n, pn_end = (tn / P + 1) * P;
-      int64_t nn = t1 - tn;
+      int64_t nn = lim - tn;
       if (nn > B) nn = B;
       if (nn > pn_end - tn) nn = pn_end - tn;
       pf = static_cast<const char*>(src.row_ptr(src.self, tn));
@@ -277,7 +280,7 @@ void mla_partial_blocks(const MlaAttnShape& s, const float* qcat, const LatentSo
       }
       for (; jm < n; ++jm) bm = sh[jm] > bm ? sh[jm] : bm;
       const float mn = bm > m[h] ? bm : m[h];
-      const float alpha = m[h] == neg_inf ? 0.f : __builtin_expf(m[h] - mn);
+      const float alpha = m[h] == neg_inf ? 0.f : mn == m[h] ? 1.f : __builtin_expf(m[h] - mn);
       const R mv = V::set1(mn);
       for (int64_t j = 0; j < n; j += V::L) V::store(sh + j, V::exp(V::sub(V::load(sh + j), mv)));
       kern.weights(h, sh, n);

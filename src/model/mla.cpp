@@ -57,7 +57,7 @@ const void* cache_row(const void* self, int64_t pos) {
 
 // A piece of absorbed attention: query row s (context T) over chunk [t0, t1), partial `part`.
 struct AttnItem {
-  int64_t s, seq, t0, t1, part;
+  int64_t s, seq, t0, t1, part, T;
 };
 
 // Absorbed attention for every query row (architecture.md §7.3): q_abs = W_UK^T q_nope per head,
@@ -115,7 +115,7 @@ void absorbed_attention(const ModelConfig& c, const AttentionWeights& w, int64_t
       row_part0[size_t(s)] = n_parts;
       row_parts[size_t(s)] = ch.n;
       for (int64_t k = 0; k < ch.n; ++k)
-        items.push_back({s, int64_t(qi), k * ch.len, std::min(T, (k + 1) * ch.len), n_parts + k});
+        items.push_back({s, int64_t(qi), k * ch.len, std::min(T, (k + 1) * ch.len), n_parts + k, T});
       n_parts += ch.n;
       work += T * H * (W + r);
     }
@@ -135,7 +135,7 @@ void absorbed_attention(const ModelConfig& c, const AttentionWeights& w, int64_t
       const AttnItem& a = item_v[it];
       const CacheLayer& cl = source_v[a.seq];
       const KvCache& kc = *cl.cache;
-      const kernels::LatentSource src{&cache_row, &cl, kc.page_tokens(), kc.dtype(), kc.width()};
+      const kernels::LatentSource src{&cache_row, &cl, kc.page_tokens(), kc.dtype(), kc.width(), a.T};
       kernels::mla_attn_partial(shape, qcat + a.s * H * W, src, a.t0, a.t1, pm + a.part * H,
                                 pl + a.part * H, pacc + a.part * H * r);
     }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "core/dtype.h"
 #include "model/config.h"
 
@@ -47,7 +48,7 @@ class KvPool {
   int64_t n_layers_, n_pages_, page_tokens_, width_;
   DType dtype_;
   size_t layer_bytes_;
-  std::vector<uint8_t> data_;
+  AlignedVector<uint8_t> data_;  // 64-byte aligned: every row starts a cache line
   std::vector<int32_t> free_;   // stack of free pages
   std::vector<bool> in_use_;
 };
@@ -99,7 +100,7 @@ class KvCache {
   int64_t n_layers_, ctx_, width_;
   DType dtype_;
   int64_t length_ = 0;
-  std::vector<uint8_t> data_;
+  AlignedVector<uint8_t> data_;  // 64-byte aligned: every row starts a cache line
   KvPool* pool_ = nullptr;  // paged view (data_ unused)
   const std::vector<int32_t>* pages_ = nullptr;
   int64_t layer0_ = 0;
