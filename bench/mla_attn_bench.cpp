@@ -69,7 +69,7 @@ void BM_MlaAttnDecode(benchmark::State& state) {
     for (const Rows& r : layers) {
       const kernels::LatentSource src{&Rows::row_fn, &r, T, dt, kW, T};
       for (int64_t k = 0; k < ch.n; ++k)
-        kernels::mla_attn_partial(s, q.data(), src, k * ch.len, std::min(T, (k + 1) * ch.len),
+        kernels::mla_attn_partial(s, q.data(), src, ch.begin(k), ch.end(k),
                                   m.data() + k * kH, l.data() + k * kH, acc.data() + k * kH * kR);
       kernels::mla_attn_combine(s, ch.n, m.data(), l.data(), acc.data(), 0, kH, out.data());
     }

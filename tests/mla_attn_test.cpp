@@ -67,7 +67,7 @@ std::vector<float> run_fast(const kernels::MlaAttnShape& s, const float* qcat,
   std::vector<float> m(size_t(ch.n * s.H)), l(size_t(ch.n * s.H)), acc(size_t(ch.n * s.H * s.r)),
       out(size_t(s.H * s.r));
   for (int64_t k = 0; k < ch.n; ++k)
-    kernels::mla_attn_partial(s, qcat, src, k * ch.len, std::min(T, (k + 1) * ch.len),
+    kernels::mla_attn_partial(s, qcat, src, ch.begin(k), ch.end(k),
                               m.data() + k * s.H, l.data() + k * s.H, acc.data() + k * s.H * s.r);
   kernels::mla_attn_combine(s, ch.n, m.data(), l.data(), acc.data(), 0, s.H, out.data());
   return out;
@@ -76,12 +76,22 @@ std::vector<float> run_fast(const kernels::MlaAttnShape& s, const float* qcat,
 }  // namespace
 
 TEST(MlaAttn, ChunksDependOnLengthOnly) {
-  for (int64_t T : {1, 31, 32, 33, 255, 256, 257, 4096, 16385, 100000}) {
+  for (int64_t T : {1, 31, 32, 33, 255, 256, 257, 4096, 16385, 16447, 100000}) {
     const kernels::MlaChunks ch = kernels::mla_attn_chunks(T);
-    EXPECT_GE(ch.n, 1);
-    EXPECT_EQ(ch.len % kernels::kMlaAttnBlock, 0);
-    EXPECT_GE(ch.n * ch.len, T);
-    EXPECT_LT((ch.n - 1) * ch.len, T) << T;  // no empty chunk
+    ASSERT_GE(ch.n, 1);
+    EXPECT_LE(ch.n, 16);
+    EXPECT_EQ(ch.begin(0), 0);
+    EXPECT_EQ(ch.end(ch.n - 1), T);
+    int64_t lo = T, hi = 0;
+    for (int64_t k = 0; k < ch.n; ++k) {
+      EXPECT_LT(ch.begin(k), ch.end(k)) << "empty chunk " << k << " of T " << T;
+      if (k > 0) EXPECT_EQ(ch.begin(k) % kernels::kMlaAttnMaxBlock, 0);
+      lo = std::min(lo, ch.end(k) - ch.begin(k));
+      hi = std::max(hi, ch.end(k) - ch.begin(k));
+    }
+    // Near-equal chunks: every boundary is k T / n rounded down by less than a block, so each
+    // length is within a block of T / n.
+    EXPECT_LT(hi - lo, 2 * kernels::kMlaAttnMaxBlock) << T;
   }
 }
 

@@ -37,12 +37,20 @@ struct MlaAttnShape {
   float scale;    // softmax scale applied to q.k
 };
 
-// Rows per streamed block (the unit of the online-softmax update).
+// Rows per streamed block (the unit of the online-softmax update) of the fp32-FMA kernel; the
+// bf16 kernel uses kMlaAttnMaxBlock.
 constexpr int64_t kMlaAttnBlock = 32;
+constexpr int64_t kMlaAttnMaxBlock = 64;
 
-// Number of chunks and tokens per chunk for a context of T tokens (a function of T only).
+// The chunks of a context of T tokens (a function of T only): n chunks of near-equal length
+// (so threads taking n / threads chunks each get equal work), boundaries on multiples of
+// kMlaAttnMaxBlock (every block but a chunk's last is whole), none empty.
 struct MlaChunks {
-  int64_t n, len;
+  int64_t n, T;
+  int64_t begin(int64_t k) const {
+    return k <= 0 ? 0 : k >= n ? T : (k * T / n) / kMlaAttnMaxBlock * kMlaAttnMaxBlock;
+  }
+  int64_t end(int64_t k) const { return begin(k + 1); }
 };
 MlaChunks mla_attn_chunks(int64_t T);
 

@@ -10,8 +10,6 @@ namespace dsv3::kernels::detail {
 
 // Scratch floats a partial needs (scores of one block, the kernel's own copy of the query and
 // its packed weights); mla_attn.cpp hands each thread this many.
-// Rows per block of any kernel policy (the FMA kernel's kMlaAttnBlock or more).
-constexpr int64_t kMlaAttnMaxBlock = 64;
 inline int64_t mla_scratch_floats(int64_t H, int64_t W) {
   return H * kMlaAttnMaxBlock + H * (W + 32) + H * (kMlaAttnMaxBlock + 2);
 }

@@ -115,7 +115,7 @@ void absorbed_attention(const ModelConfig& c, const AttentionWeights& w, int64_t
       row_part0[size_t(s)] = n_parts;
       row_parts[size_t(s)] = ch.n;
       for (int64_t k = 0; k < ch.n; ++k)
-        items.push_back({s, int64_t(qi), k * ch.len, std::min(T, (k + 1) * ch.len), n_parts + k, T});
+        items.push_back({s, int64_t(qi), ch.begin(k), ch.end(k), n_parts + k, T});
       n_parts += ch.n;
       work += T * H * (W + r);
     }
