@@ -40,7 +40,7 @@ struct MlaAttnShape {
 // Rows per streamed block (the unit of the online-softmax update) of the fp32-FMA kernel; the
 // bf16 kernel uses kMlaAttnMaxBlock.
 constexpr int64_t kMlaAttnBlock = 32;
-constexpr int64_t kMlaAttnMaxBlock = 64;
+constexpr int64_t kMlaAttnMaxBlock = 128;
 
 // The chunks of a context of T tokens (a function of T only): n chunks of near-equal length
 // (so threads taking n / threads chunks each get equal work), boundaries on multiples of

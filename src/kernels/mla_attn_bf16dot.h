@@ -29,7 +29,7 @@ struct MlaBf16DotKernel {
   using T = uint16_t;
   static constexpr int kHt = 4, kNt = 4;  // score tile (heads x rows)
   static constexpr int kHv = 4;           // heads per value tile (2 x 32 columns each)
-  static constexpr int64_t kBlock = 64;   // rows per online-softmax block
+  static constexpr int64_t kBlock = 128;  // rows per online-softmax block
   int64_t H, r, W, Wp, lp;
   float scale;
   uint16_t* qb;  // [H][Wp] rounded query, zero-padded
