@@ -22,6 +22,11 @@ struct Fp8Table {
 // Weight rows widened to fp32 at a time by the prefill path.
 constexpr int64_t kFp8Band = 16;
 
+// Decode (M <= 3) operands of Fp8Table::rows: returns x itself if raw_exp is 0, else x[m] * 2^E[m]
+// written to `buf` (M * K floats); cs[m] = 2^(8 + raw_exp - E[m]) (matmul_fp8.cpp explains E).
+const float* fp8_prescale_decode(const float* x, int64_t M, int64_t K, int raw_exp, float* cs,
+                                 float* buf);
+
 const Fp8Table& fp8_table_portable();
 const Fp8Table& fp8_table_avx2();
 const Fp8Table& fp8_table_avx512();

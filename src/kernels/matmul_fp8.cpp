@@ -82,31 +82,10 @@ float* scratch(int64_t M, int64_t K) {
 // smaller than the reference's 2^-8 ones, which only matters for terms ~2^-100 below the
 // largest). Returns the x the kernel reads.
 const float* prescale_decode(const float* x, int64_t M, int64_t K, int raw_exp, float* cs) {
-  if (raw_exp == 0) {
-    for (int64_t m = 0; m < M; ++m) cs[m] = 256.0f;
-    return x;
-  }
+  if (raw_exp == 0) return detail::fp8_prescale_decode(x, M, K, raw_exp, cs, nullptr);
   thread_local std::vector<float> buf;
   if (int64_t(buf.size()) < M * K) buf.resize(size_t(M * K));
-  for (int64_t m = 0; m < M; ++m) {
-    const float* xr = x + m * K;
-    float amax = 0.0f;
-    for (int64_t k = 0; k < K; ++k) {  // = fmax(amax, |x|) (NaN skipped) without a libm call
-      const float a = std::fabs(xr[k]);
-      amax = a > amax ? a : amax;
-    }
-    int e = 0;
-    int E = raw_exp;
-    if (amax > 0.0f && std::isfinite(amax)) {
-      std::frexp(amax, &e);  // amax < 2^e
-      E = std::min(raw_exp, 126 - e);
-    }
-    const float sx = std::ldexp(1.0f, E);
-    cs[m] = std::ldexp(1.0f, 8 + raw_exp - E);
-    float* d = buf.data() + m * K;
-    for (int64_t k = 0; k < K; ++k) d[k] = xr[k] * sx;
-  }
-  return buf.data();
+  return detail::fp8_prescale_decode(x, M, K, raw_exp, cs, buf.data());
 }
 
 // rows() over [n0, n1) for x [M, K] (M <= 3 gets the pre-scaled decode operands).
@@ -129,6 +108,37 @@ struct Fp8Call {
 };
 
 }  // namespace
+
+namespace detail {
+
+const float* fp8_prescale_decode(const float* x, int64_t M, int64_t K, int raw_exp, float* cs,
+                                 float* buf) {
+  if (raw_exp == 0) {
+    for (int64_t m = 0; m < M; ++m) cs[m] = 256.0f;
+    return x;
+  }
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * K;
+    float amax = 0.0f;
+    for (int64_t k = 0; k < K; ++k) {  // = fmax(amax, |x|) (NaN skipped) without a libm call
+      const float a = std::fabs(xr[k]);
+      amax = a > amax ? a : amax;
+    }
+    int e = 0;
+    int E = raw_exp;
+    if (amax > 0.0f && std::isfinite(amax)) {
+      std::frexp(amax, &e);  // amax < 2^e
+      E = std::min(raw_exp, 126 - e);
+    }
+    const float sx = std::ldexp(1.0f, E);
+    cs[m] = std::ldexp(1.0f, 8 + raw_exp - E);
+    float* d = buf + m * K;
+    for (int64_t k = 0; k < K; ++k) d[k] = xr[k] * sx;
+  }
+  return buf;
+}
+
+}  // namespace detail
 
 std::string_view fp8_gemm_mode_name(Fp8GemmMode mode) {
   switch (mode) {
