@@ -19,6 +19,7 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "kernels/isa.h"
+#include "kernels/matmul_bf16act.h"
 #include "kernels/matmul_fp8.h"
 #include "kernels/ops.h"
 
@@ -114,6 +115,42 @@ void matvec_args(benchmark::internal::Benchmark* b) {
       for (int t : {1, 2}) b->Args({dt, nk.first, nk.second, t});
 }
 BENCHMARK(BM_Fp8VsBf16Matvec)->Apply(matvec_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// FP8 decode with fp32 vs bf16 activations (--act-precision), args: act (0 fp32, 1 bf16), M
+// (rows of x, 1..7 take the decode order), N, K, threads. Bytes = weight bytes read once.
+void BM_Fp8DecodeAct(benchmark::State& state) {
+  const auto act = state.range(0) ? kernels::ActPrecision::kBf16 : kernels::ActPrecision::kFp32;
+  const int64_t M = state.range(1), N = state.range(2), K = state.range(3);
+  const int threads = int(state.range(4));
+  const size_t one = size_t(N * K);
+  const size_t copies = std::max<size_t>(1, set_bytes() / one);
+  std::vector<std::unique_ptr<W>> ws;
+  for (size_t c = 0; c < copies; ++c)
+    ws.push_back(std::make_unique<W>(DType::F8_E4M3, N, K, unsigned(c + 1)));
+  const auto x = rvec(M * K, 2);
+  std::vector<float> y(static_cast<size_t>(M * N));
+  ThreadPool& pool = fp8_pool(threads);
+  const kernels::ActPrecision saved = kernels::act_precision();
+  kernels::set_act_precision(act);
+  size_t c = 0;
+  for (auto _ : state) {
+    kernels::matmul(x.data(), M, ws[c]->view, y.data(), &pool);
+    c = (c + 1) % ws.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  kernels::set_act_precision(saved);
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(ws[0]->nbytes()));
+  state.SetLabel(std::string(kernels::isa_name(kernels::current_isa())) + " act " +
+                 std::string(kernels::act_precision_name(act)));
+}
+void decode_act_args(benchmark::internal::Benchmark* b) {
+  for (auto nk : std::vector<std::pair<int, int>>{{2048, 2048}, {1408, 2048}, {2048, 1408}})
+    for (int t : {1, 2})
+      for (int act : {0, 1}) b->Args({act, 1, nk.first, nk.second, t});
+  for (int m : {2, 4, 7})
+    for (int act : {0, 1}) b->Args({act, m, 2048, 2048, 1});
+}
+BENCHMARK(BM_Fp8DecodeAct)->Apply(decode_act_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // One V2-Lite decoder layer's linears for one token: q_proj 3072x2048, kv_a 576x2048,
 // kv_b 4096x512, o_proj 2048x2048, 6 routed experts (1408x2048 gate, up; 2048x1408 down) and

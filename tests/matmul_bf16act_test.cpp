@@ -10,6 +10,7 @@
 //    worst case; a dropped or doubled term (>= S/K typically) is far above it.
 //  * Against the fp32-activation path: |diff| <= 2^-8 * sum|x w| (bf16 rounding is <= 2^-9
 //    relative per activation, plus the fp32 sums), and the results do differ (the path ran).
+//  * Every e4m3 code (NaN codes as +-480) in rows at any alignment, against the twin.
 //  * Same bits for 1 and 2 threads; gate_up_silu == matmul + silu_mul; F32/F16 weights are a
 //    no-op; bad weights are errors.
 #include <gtest/gtest.h>
@@ -154,6 +155,30 @@ TEST(Bf16Act, EveryIsaMatchesTheTwinBitForBit) {
           matmul_bf16act_ref(x.data(), s.M, w.view(), r.data());
           expect_bits(y, r, "fast vs twin");
         }
+  }
+}
+
+// Every e4m3 code, the NaN codes 0x7f / 0xff included (read as +-480 by kernels and twin alike),
+// in weight rows that start at every offset within a cache line (the decode loads 64 codes at a
+// time; rows of real checkpoints are not 64-byte aligned), decode and prefill orders.
+TEST(Bf16Act, EveryFp8CodeAtAnyRowAlignment) {
+  Bf16ActScope scope;
+  const int64_t N = 19, K = 384;
+  std::vector<uint8_t> buf(size_t(N * K + 64));
+  std::vector<float> scales(size_t(fp8_blocks(N) * fp8_blocks(K)), 0.01f);
+  for (int64_t off : {0, 1, 16, 37}) {
+    uint8_t* base = buf.data() + off;
+    for (int64_t i = 0; i < N * K; ++i) base[i] = uint8_t((i * 37 + off) & 0xff);
+    TensorView v = make_view(DType::F8_E4M3, base, {N, K});
+    v.block_scale = scales.data();
+    for (int64_t M : {1, 2, 5, 9}) {
+      SCOPED_TRACE("offset " + std::to_string(off) + " M=" + std::to_string(M));
+      const auto x = make_x(M * K, unsigned(M + off));
+      std::vector<float> y(static_cast<size_t>(M * N)), r(y.size());
+      matmul(x.data(), M, v, y.data(), nullptr);
+      matmul_bf16act_ref(x.data(), M, v, r.data());
+      expect_bits(y, r, "fast vs twin");
+    }
   }
 }
 

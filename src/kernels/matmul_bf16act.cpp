@@ -18,10 +18,12 @@ namespace {
 
 std::atomic<int> g_prec{int(ActPrecision::kFp32)};
 
+// The AVX-512 kernels need AVX-512 BF16 (vdpbf16ps) and VBMI (the e4m3 -> bf16 byte tables):
+// Zen 4/5, Sapphire Rapids and later. Cooper Lake (BF16 without VBMI) runs the emulation.
 bool cpu_has_avx512_bf16() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16");
+  return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vbmi");
 #else
   return false;
 #endif

@@ -25,8 +25,8 @@
 // Where it applies: BF16 weights, and F8_E4M3 weights in exact FP8 mode. For F32 and F16 weights,
 // GGUF block types (which quantise activations to 8 bits like ggml already) and emulated FP8
 // (activations already e4m3) the option is a no-op.
-// CPUs without AVX-512 BF16 (or DSV3_ISA=avx2|portable) run a scalar emulation with the same
-// bits (much slower; it exists for correctness, not speed).
+// CPUs without AVX-512 BF16 and VBMI (or DSV3_ISA=avx2|portable) run a scalar emulation with
+// the same bits (much slower; it exists for correctness, not speed).
 #pragma once
 #include <cstdint>
 #include <string_view>

@@ -1,10 +1,13 @@
 // AVX-512 BF16 kernels of the bf16-activation matmuls (matmul_bf16act.h): vdpbf16ps on x rounded
 // to bf16 (vcvtne2ps2bf16) and BF16 weights as stored or F8_E4M3 codes turned into their exact
-// bf16 values by two 64-entry word permutes. Prefill: 16- or 32-row blocks of packed x against
-// 12 weight rows, one broadcast weight pair per (row, pair), 24 accumulators, one chain per
-// output. Decode: 32 k per instruction, 16 lane chains per output and a fixed reduction tree.
+// bf16 values by byte tables (VBMI two-source byte permutes, 64 codes at a time). Prefill: 16- or
+// 32-row blocks of packed x against 12 weight rows, one broadcast weight pair per (row, pair), 24
+// accumulators, one chain per output. Decode: 32 k per instruction, 16 lane chains per output
+// and a fixed reduction tree; one x row streams the weight rows one at a time.
 // Orders and bits: exactly those of the portable emulation (bf16act_impl.h).
+// Needs AVX-512 BF16 and VBMI (matmul_bf16act.cpp checks both before using this table).
 #pragma GCC optimize("fp-contract=off")
+#pragma GCC target("avx512vbmi")
 
 #include <immintrin.h>
 
@@ -159,39 +162,78 @@ void packed_bf16(const uint16_t* xp, int64_t M, const uint16_t* W, int64_t N, in
   }
 }
 
-// 32 e4m3 codes (first n, rest zero) -> their exact bf16 values, by arithmetic on 16-bit lanes
-// (one permute only: the word-table form needed two and was shuffle-bound, ~18 GB/s): normal
-// codes are (mag << 4) + (120 << 7) (exponent rebias), subnormals m * 2^-9 (mag < 8) come from
-// an 8-entry table t; NaN codes give +-480 like the other FP8 kernels (e4m3_bf16_table agrees).
-inline __m512i fp8_to_bf16(const uint8_t* c, int64_t n, const __m512i& t) {
-  const __m512i code =
-      _mm512_cvtepu8_epi16(n >= 32 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c))
-                                   : _mm256_maskz_loadu_epi8(mask_first(n), c));
-  const __m512i mag = _mm512_and_si512(code, _mm512_set1_epi16(0x7f));
-  const __m512i normal = _mm512_add_epi16(_mm512_slli_epi16(mag, 4), _mm512_set1_epi16(0x3c00));
-  const __mmask32 sub = _mm512_cmplt_epu16_mask(mag, _mm512_set1_epi16(8));
-  const __m512i v = _mm512_mask_permutexvar_epi16(normal, sub, mag, t);
-  const __m512i sign =
-      _mm512_and_si512(_mm512_slli_epi16(code, 8), _mm512_set1_epi16(short(0x8000)));
-  return _mm512_or_si512(v, sign);
+// e4m3 -> bf16, 64 codes at a time, by byte tables (AVX-512 VBMI): the high and the low byte of
+// the bf16 value of each magnitude (7 bits) by one 128-entry two-source byte permute each, the
+// sign ORed into the high byte, then two two-source byte permutes interleave the bytes into the
+// words of codes 0..31 and 32..63: 5 shuffles + 1 logic op per 64 codes (the 16-bit arithmetic
+// form with a subnormal fix-up took 2 shuffles + 7 ops per 32, and bound the decode rate).
+// Values: e4m3_bf16_table (exact; NaN codes +-480 like the other FP8 kernels).
+struct Fp8LutBytes {
+  alignas(64) uint8_t hi[128], lo[128];  // bytes of the bf16 magnitude of codes 0..127
+  alignas(64) uint8_t il[128];           // interleave indices for words 0..31, then 32..63
+};
+
+const Fp8LutBytes& fp8_lut_bytes() {
+  static const Fp8LutBytes b = [] {
+    Fp8LutBytes v;
+    const uint16_t* t = e4m3_bf16_table();
+    for (int c = 0; c < 128; ++c) {
+      v.hi[c] = uint8_t(t[c] >> 8);
+      v.lo[c] = uint8_t(t[c] & 0xff);
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 32; ++i) {  // word i of half h: lo[32h + i] | hi[32h + i] << 8
+        v.il[64 * h + 2 * i] = uint8_t(32 * h + i);
+        v.il[64 * h + 2 * i + 1] = uint8_t(64 + 32 * h + i);
+      }
+    return v;
+  }();
+  return b;
 }
 
-// Magnitudes of the subnormal codes 0..7 (and zero) as bf16, in the first 8 words.
-inline __m512i load_lut() {
-  return _mm512_maskz_loadu_epi16(__mmask32(0xff), e4m3_bf16_table());
-}
+struct Fp8Lut {
+  __m512i hi0, hi1, lo0, lo1, il0, il1;  // Fp8LutBytes in registers
+  Fp8Lut() {
+    const Fp8LutBytes& b = fp8_lut_bytes();
+    hi0 = _mm512_load_si512(b.hi);
+    hi1 = _mm512_load_si512(b.hi + 64);
+    lo0 = _mm512_load_si512(b.lo);
+    lo1 = _mm512_load_si512(b.lo + 64);
+    il0 = _mm512_load_si512(b.il);
+    il1 = _mm512_load_si512(b.il + 64);
+  }
+  // Codes c[0, 64) (only the first n if n < 64, the rest read as zero) -> bf16 words w0 (codes
+  // 0..31) and w1 (32..63). Full loads are two 32-byte halves: a 64-byte load that splits cache
+  // lines (weights are not 64-byte aligned in general) ran ~40% slower from DRAM.
+  inline void decode(const uint8_t* c, int64_t n, __m512i& w0, __m512i& w1) const {
+    const __m256i* h = reinterpret_cast<const __m256i*>(c);
+    const __m512i code = n >= 64
+                             ? _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(h)),
+                                                  _mm256_loadu_si256(h + 1), 1)
+                             : _mm512_maskz_loadu_epi8(n <= 0 ? 0 : ~__mmask64(0) >> (64 - n), c);
+    __m512i hi = _mm512_permutex2var_epi8(hi0, code, hi1);  // index bits 0..6: the magnitude
+    const __m512i lo = _mm512_permutex2var_epi8(lo0, code, lo1);
+    hi = _mm512_ternarylogic_epi32(hi, code, _mm512_set1_epi8(char(0x80)), 0xf8);  // hi | c & 0x80
+    w0 = _mm512_permutex2var_epi8(lo, il0, hi);
+    w1 = _mm512_permutex2var_epi8(lo, il1, hi);
+  }
+};
 
 void packed_fp8(const uint16_t* xp, int64_t M, const uint8_t* W, const float* bs, int64_t N,
                 int64_t K, float* y, int64_t n0, int64_t n1, uint16_t* scratch) {
   const int64_t nblocks = (M + kB - 1) / kB, P = pairs(K), Kp = 2 * P, KB = (K + 127) / 128;
   const int64_t band = bf16act_fp8_band(K);
-  const __m512i t = load_lut();
+  const Fp8Lut t;
   for (int64_t n_b = n0; n_b < n1; n_b += band) {
     const int64_t ne = n1 - n_b < band ? n1 : n_b + band;
     for (int64_t n = n_b; n < ne; ++n) {
       uint16_t* dst = scratch + (n - n_b) * Kp;
-      for (int64_t k = 0; k < Kp; k += 32)
-        _mm512_mask_storeu_epi16(dst + k, mask_first(Kp - k), fp8_to_bf16(W + n * K + k, K - k, t));
+      for (int64_t k = 0; k < Kp; k += 64) {
+        __m512i w0, w1;
+        t.decode(W + n * K + k, K - k, w0, w1);
+        _mm512_mask_storeu_epi16(dst + k, mask_first(Kp - k), w0);
+        _mm512_mask_storeu_epi16(dst + k + 32, mask_first(Kp - k - 32), w1);
+      }
     }
     for (int64_t nb = n_b; nb < ne; nb += kNr) {
       const int64_t ncols = ne - nb < kNr ? ne - nb : kNr;
@@ -227,7 +269,7 @@ inline float hsum16(__m512 v) {
 // stop at 4 KiB pages, so the weights are prefetched: NR = 1 (M = 1) reads the rows one after
 // another as one stream, prefetched 8 KiB ahead (rows side by side, 4 KiB apart, share L1 sets:
 // kernels/matvec_stream.h measured the same); NR > 1 prefetches the same columns of the next
-// NR rows. Prefetches past the matrix are harmless.
+// NR rows. Prefetches past the matrix are harmless. FP8 (vec_step_fp8) does the same.
 template <int MR, int NR>
 inline void vec_step_bf16(__m512 (&acc)[MR][NR], const uint16_t* xr, int64_t Kp, const uint16_t* w,
                           int64_t K, int64_t k, __mmask32 mk) {
@@ -261,9 +303,46 @@ inline void vec_tile_bf16(const uint16_t* xr, int64_t Kp, const uint16_t* w, int
     for (int j = 0; j < NR; ++j) y[i * ldy + j] = hsum16(acc[i][j]);
 }
 
+// blk[i][j] += the pair steps of 64 codes from w + j * K + k (the first nv < 64 if `Tail`;
+// x rows are zero-padded to Kp, so the x loads of a partial 32 are masked only to stay in Kp).
+template <int MR, int NR, bool Tail>
+inline void vec_step_fp8(__m512 (&blk)[MR][NR], const uint16_t* xr, int64_t Kp, const uint8_t* w,
+                         int64_t K, int64_t k, int64_t nv, const Fp8Lut& t) {
+  if constexpr (NR == 1) {
+    __builtin_prefetch(w + k + 8192, 0, 0);  // one stream, 8 KiB ahead, into the next rows
+  } else {
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) __builtin_prefetch(w + (j + NR) * K + k, 0, 0);
+  }
+  const bool two = !Tail || nv > 32;  // the second 32 codes are in the block
+  __m512bh xv[2][MR];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i) {
+    const uint16_t* xi = xr + i * Kp + k;
+    if constexpr (Tail) {
+      xv[0][i] = __m512bh(_mm512_maskz_loadu_epi16(mask_first(nv), xi));
+      if (two) xv[1][i] = __m512bh(_mm512_maskz_loadu_epi16(mask_first(nv - 32), xi + 32));
+    } else {
+      xv[0][i] = __m512bh(_mm512_loadu_si512(xi));
+      xv[1][i] = __m512bh(_mm512_loadu_si512(xi + 32));
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < NR; ++j) {
+    __m512i a, b;
+    t.decode(w + j * K + k, Tail ? nv : 64, a, b);
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) blk[i][j] = _mm512_dpbf16_ps(blk[i][j], xv[0][i], __m512bh(a));
+    if (two) {
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) blk[i][j] = _mm512_dpbf16_ps(blk[i][j], xv[1][i], __m512bh(b));
+    }
+  }
+}
+
 template <int MR, int NR>
 inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const float* bs,
-                         int64_t K, int64_t n, const __m512i& t, float* y, int64_t ldy) {
+                         int64_t K, int64_t n, const Fp8Lut& t, float* y, int64_t ldy) {
   const int64_t KB = (K + 127) / 128;
   const float* srow[NR];
   for (int j = 0; j < NR; ++j) srow[j] = bs + ((n + j) / 128) * KB;
@@ -274,28 +353,13 @@ inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const
     __m512 blk[MR][NR];
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) blk[i][j] = _mm512_setzero_ps();
-    const int64_t k1 = K < kb * 128 + 128 ? K : kb * 128 + 128;
-    for (int64_t k = kb * 128; k < k1; k += 32) {
-      const int64_t nv = k1 - k;  // >= 32: a full chunk, plain loads
-      if ((k & 63) == 0) {
-        if constexpr (NR == 1) {
-          __builtin_prefetch(w + k + 8192, 0, 0);  // one stream, 8 KiB ahead
-        } else {
-#pragma GCC unroll 8
-          for (int j = 0; j < NR; ++j) __builtin_prefetch(w + (j + NR) * K + k, 0, 0);
-        }
-      }
-      __m512bh wv[NR];
-#pragma GCC unroll 8
-      for (int j = 0; j < NR; ++j) wv[j] = __m512bh(fp8_to_bf16(w + j * K + k, nv, t));
-#pragma GCC unroll 4
-      for (int i = 0; i < MR; ++i) {
-        const __m512bh xv =
-            __m512bh(nv >= 32 ? _mm512_loadu_si512(xr + i * Kp + k)
-                              : _mm512_maskz_loadu_epi16(mask_first(nv), xr + i * Kp + k));
-#pragma GCC unroll 8
-        for (int j = 0; j < NR; ++j) blk[i][j] = _mm512_dpbf16_ps(blk[i][j], xv, wv[j]);
-      }
+    const int64_t k0 = kb * 128;
+    if (k0 + 128 <= K) {
+      vec_step_fp8<MR, NR, false>(blk, xr, Kp, w, K, k0, 64, t);
+      vec_step_fp8<MR, NR, false>(blk, xr, Kp, w, K, k0 + 64, 64, t);
+    } else {
+      for (int64_t k = k0; k < K; k += 64)
+        vec_step_fp8<MR, NR, true>(blk, xr, Kp, w, K, k, K - k, t);
     }
     for (int j = 0; j < NR; ++j) {
       const __m512 s = _mm512_set1_ps(srow[j][kb]);
@@ -306,53 +370,35 @@ inline void vec_tile_fp8(const uint16_t* xr, int64_t Kp, const uint8_t* w, const
     for (int j = 0; j < NR; ++j) y[i * ldy + j] = hsum16(acc[i][j]);
 }
 
-// Rows [n0, n1) for x rows [0, M) in groups of up to 4, NR weight rows at a time.
+// Tile<MR, NR> for the run-time row count 1 <= mr <= 4.
+template <int NR, class Tile>
+inline void vec_run(int mr, const Tile& tile, int64_t m, int64_t n) {
+  switch (mr) {
+    case 1:
+      return tile.template run<1, NR>(m, n);
+    case 2:
+      return tile.template run<2, NR>(m, n);
+    case 3:
+      return tile.template run<3, NR>(m, n);
+    default:
+      return tile.template run<4, NR>(m, n);
+  }
+}
+
+// Rows [n0, n1) for x rows [0, M) in groups of up to 4: one x row takes the weight rows one at a
+// time (one prefetched stream), more take 4 weight rows at a time, then the rest one by one.
 template <class Tile>
-inline void vec_drive(int64_t M, int64_t n0, int64_t n1, Tile tile) {
+inline void vec_drive(int64_t M, int64_t n0, int64_t n1, const Tile& tile) {
   for (int64_t m = 0; m < M; m += 4) {
     const int mr = M - m < 4 ? int(M - m) : 4;
     int64_t n = n0;
-    if (mr == 1 && tile.kStream)  // one row at a time: the weights as one prefetched stream
-      for (; n < n1; ++n) tile.template run<1, 1>(m, n);
-    if (mr == 1)
-      for (; n + 8 <= n1; n += 8) tile.template run<1, 8>(m, n);
-    for (; n + 4 <= n1; n += 4) {
-      switch (mr) {
-        case 1:
-          tile.template run<1, 4>(m, n);
-          break;
-        case 2:
-          tile.template run<2, 4>(m, n);
-          break;
-        case 3:
-          tile.template run<3, 4>(m, n);
-          break;
-        default:
-          tile.template run<4, 4>(m, n);
-          break;
-      }
-    }
-    for (; n < n1; ++n) {
-      switch (mr) {
-        case 1:
-          tile.template run<1, 1>(m, n);
-          break;
-        case 2:
-          tile.template run<2, 1>(m, n);
-          break;
-        case 3:
-          tile.template run<3, 1>(m, n);
-          break;
-        default:
-          tile.template run<4, 1>(m, n);
-          break;
-      }
-    }
+    if (mr > 1)
+      for (; n + 4 <= n1; n += 4) vec_run<4>(mr, tile, m, n);
+    for (; n < n1; ++n) vec_run<1>(mr, tile, m, n);
   }
 }
 
 struct VecBf16 {
-  static constexpr bool kStream = true;
   const uint16_t* xr;
   const uint16_t* W;
   int64_t K, Kp;
@@ -365,12 +411,11 @@ struct VecBf16 {
 };
 
 struct VecFp8 {
-  static constexpr bool kStream = true;
   const uint16_t* xr;
   const uint8_t* W;
   const float* bs;
   int64_t K, Kp;
-  __m512i t;
+  const Fp8Lut& t;
   float* y;
   int64_t ldy;
   template <int MR, int NR>
@@ -386,7 +431,7 @@ void vec_bf16(const uint16_t* xr, int64_t M, const uint16_t* W, int64_t K, float
 
 void vec_fp8(const uint16_t* xr, int64_t M, const uint8_t* W, const float* bs, int64_t, int64_t K,
              float* y, int64_t ldy, int64_t n0, int64_t n1) {
-  const __m512i t = load_lut();
+  const Fp8Lut t;
   vec_drive(M, n0, n1, VecFp8{xr, W, bs, K, 2 * pairs(K), t, y, ldy});
 }
 
