@@ -15,8 +15,8 @@
 //    no-op; bad weights are errors.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <vector>
 
@@ -102,10 +102,7 @@ std::vector<float> make_x(int64_t n, unsigned seed, bool edge = false) {
 }
 
 bool same_bits(float a, float b) {
-  uint32_t ua, ub;
-  std::memcpy(&ua, &a, 4);
-  std::memcpy(&ub, &b, 4);
-  return ua == ub;
+  return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
 }
 
 void expect_bits(const std::vector<float>& a, const std::vector<float>& b, const char* what) {

@@ -6,9 +6,9 @@
 // word (p, r) holds x[r, 2p] low and x[r, 2p+1] high; rows >= M and k >= K are zero), block b at
 // xp + b * P * 64. Decode x is [M][2P] bf16 (zero-padded). Weights are read as stored.
 #pragma once
+#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 namespace dsv3::kernels::detail {
 
@@ -47,14 +47,10 @@ const uint16_t* e4m3_bf16_table();
 namespace {  // one copy per including TU (each is compiled with its own ISA flags)
 
 inline uint32_t ba_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
+  return std::bit_cast<uint32_t>(f);
 }
 inline float ba_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
+  return std::bit_cast<float>(u);
 }
 // Zero exponent field -> signed zero (DAZ on inputs, FTZ on results).
 inline float ba_flush(float f) {
