@@ -3,6 +3,7 @@
 // FPU does the round-to-nearest-even, for subnormals; integer rounding for normals).
 #include "core/fp8.h"
 
+#include <bit>
 #include <cmath>
 
 namespace dsv3 {
@@ -10,14 +11,10 @@ namespace dsv3 {
 namespace {
 
 inline uint32_t bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
+  return std::bit_cast<uint32_t>(f);
 }
 inline float from_bits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
+  return std::bit_cast<float>(u);
 }
 
 struct E4m3Table {
