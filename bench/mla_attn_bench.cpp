@@ -1,7 +1,7 @@
 // Absorbed MLA decode attention (kernels/mla_attn.h) at DeepSeek-V2-Lite/V3 widths (16 heads,
-// r 512, dr 64): one query token against 4 layers' latent caches of T rows each, one thread,
-// the whole chunked partial + merge the model runs per layer. Four separate caches (75 MB at
-// 16k in bf16) exceed the L3 as a real decode step does, so rows come from DRAM. Reports
+// r 512, dr 64): one query token against 4 layers' latent caches of T rows each, the whole
+// chunked partial + merge the model runs per layer, on 1 or 2 threads. Four separate caches
+// (75 MB at 16k in bf16) exceed the L3 as a real decode step does, so rows come from DRAM. Reports
 // GFLOP/s (2 x H x (W + r) per row) and cache GB/s; f32 / bf16 / f16 rows (bf16: vdpbf16ps
 // where the CPU has AVX-512 BF16; f16: the fp32-FMA kernel on 2-byte rows).
 #include <benchmark/benchmark.h>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/thread_pool.h"
 #include "kernels/mla_attn.h"
 
 using namespace dsv3;
@@ -41,6 +42,10 @@ void BM_MlaAttnDecode(benchmark::State& state) {
                                          : DType::F16;
   const int64_t T = state.range(1);
   const size_t offset = size_t(state.range(2));
+  const int threads = int(state.range(3));
+  static ThreadPool* pools[3] = {};
+  if (!pools[threads]) pools[threads] = new ThreadPool(threads, true);
+  ThreadPool* pool = threads > 1 ? pools[threads] : nullptr;
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.f, 1.f);
   std::vector<Rows> layers(kLayers);
@@ -68,9 +73,12 @@ void BM_MlaAttnDecode(benchmark::State& state) {
   for (auto _ : state) {
     for (const Rows& r : layers) {
       const kernels::LatentSource src{&Rows::row_fn, &r, T, dt, kW, T};
-      for (int64_t k = 0; k < ch.n; ++k)
-        kernels::mla_attn_partial(s, q.data(), src, ch.begin(k), ch.end(k),
-                                  m.data() + k * kH, l.data() + k * kH, acc.data() + k * kH * kR);
+      // Chunks over the threads as model/mla.cpp splits them (one parallel_for per layer).
+      parallel_for(pool, ch.n, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k)
+          kernels::mla_attn_partial(s, q.data(), src, ch.begin(k), ch.end(k), m.data() + k * kH,
+                                    l.data() + k * kH, acc.data() + k * kH * kR);
+      });
       kernels::mla_attn_combine(s, ch.n, m.data(), l.data(), acc.data(), 0, kH, out.data());
     }
     benchmark::DoNotOptimize(out.data());
@@ -86,8 +94,9 @@ void BM_MlaAttnDecode(benchmark::State& state) {
 
 }  // namespace
 
-// Args: rows dtype (0 f32, 1 bf16, 2 f16), context length T, bytes past 64-byte alignment.
+// Args: rows dtype (0 f32, 1 bf16, 2 f16), context length T, bytes past 64-byte alignment,
+// threads (chunks split over a pinned pool as model/mla.cpp does).
 BENCHMARK(BM_MlaAttnDecode)
-    ->ArgsProduct({{0, 1, 2}, {256, 4096, 16384}, {0, 16}})
+    ->ArgsProduct({{0, 1, 2}, {256, 4096, 16384}, {0, 16}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
