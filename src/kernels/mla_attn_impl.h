@@ -7,16 +7,20 @@
 // load_n (first n lanes, rest 0), load_bf16(_n), load_f16(_n), store, store_n, sub, mul, fma,
 // hsum (fixed tree), exp (lane-wise).
 //
-// Order of operations (fixed, so results never depend on the thread split): every score is
-// one dot over the width in L lane-partial sums + V::hsum; the online softmax advances block
-// by block in position order (each block's weight sum in L lane-partial sums + V::hsum);
-// every accumulator lane sums its rows in increasing position.
+// One block loop (mla_partial_blocks: blocks of K::kBlock rows, online softmax, prefetch) runs
+// a score/weight/value policy K: MlaFmaKernel here (fp32 FMAs, any ISA; for bf16 rows it first
+// rounds the query and each block's weights to bf16, mla_attn.h's bf16 semantics) or
+// MlaBf16DotKernel (mla_attn_bf16dot.h, vdpbf16ps, AVX-512 BF16 only).
+//
+// Order of operations (fixed, so results never depend on the thread split): in MlaFmaKernel
+// every score is one dot over the width in L lane-partial sums + V::hsum; the online softmax
+// advances block by block in position order (each block's weight sum in L lane-partial sums +
+// V::hsum); every accumulator lane sums its rows in increasing position.
 #pragma once
 #include <cstdint>
 #include <type_traits>
 
 #include "kernels/bf16act_impl.h"
-
 #include "kernels/mla_attn.h"
 #include "kernels/mla_attn_table.h"
 
