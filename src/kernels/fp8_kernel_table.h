@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/isa.h"
+
 namespace dsv3::kernels::detail {
 
 struct Fp8Table {
@@ -30,5 +32,9 @@ const float* fp8_prescale_decode(const float* x, int64_t M, int64_t K, int raw_e
 const Fp8Table& fp8_table_portable();
 const Fp8Table& fp8_table_avx2();
 const Fp8Table& fp8_table_avx512();
+
+// The FP8 table of `isa` (every path is compiled in; isa_supported() says which may run
+// here). Defined in matmul_fp8.cpp (a TU without ISA flags).
+const Fp8Table& fp8_table_for(Isa isa);
 
 }  // namespace dsv3::kernels::detail

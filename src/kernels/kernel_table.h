@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/isa.h"
 
 namespace dsv3::kernels::detail {
 
@@ -59,5 +60,9 @@ constexpr int64_t kScratchRows = 8;
 const KernelTable& table_portable();
 const KernelTable& table_avx2();
 const KernelTable& table_avx512();
+
+// The table of `isa` (every path is compiled in; isa_supported() says which may run here).
+// Defined in ops.cpp (a TU without ISA flags).
+const KernelTable& table_for(Isa isa);
 
 }  // namespace dsv3::kernels::detail

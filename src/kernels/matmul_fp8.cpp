@@ -17,6 +17,17 @@
 
 namespace dsv3::kernels {
 
+const detail::Fp8Table& detail::fp8_table_for(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512:
+      return fp8_table_avx512();
+    case Isa::Avx2:
+      return fp8_table_avx2();
+    default:
+      return fp8_table_portable();
+  }
+}
+
 namespace {
 
 // -1: not read yet; else an Fp8GemmMode.
@@ -32,26 +43,12 @@ bool parse_mode(std::string_view s, Fp8GemmMode* m) {
 }
 
 const detail::Fp8Table& table() {
-  switch (current_isa()) {
-    case Isa::Avx512:
-      return detail::fp8_table_avx512();
-    case Isa::Avx2:
-      return detail::fp8_table_avx2();
-    default:
-      return detail::fp8_table_portable();
-  }
+  return detail::fp8_table_for(current_isa());
 }
 
 // The bf16/f32 kernel table of the current ISA (for its packed prefill entries).
 const detail::KernelTable& kernel_table() {
-  switch (current_isa()) {
-    case Isa::Avx512:
-      return detail::table_avx512();
-    case Isa::Avx2:
-      return detail::table_avx2();
-    default:
-      return detail::table_portable();
-  }
+  return detail::table_for(current_isa());
 }
 
 void check_fp8(const TensorView& W, const char* what) {

@@ -23,25 +23,11 @@ constexpr int64_t kGrainF = 48;
 constexpr int64_t kGrainFp8 = 16;
 
 const detail::KernelTable& ktable() {
-  switch (current_isa()) {
-    case Isa::Avx512:
-      return detail::table_avx512();
-    case Isa::Avx2:
-      return detail::table_avx2();
-    default:
-      return detail::table_portable();
-  }
+  return detail::table_for(current_isa());
 }
 
 const detail::Fp8Table& ftable() {
-  switch (current_isa()) {
-    case Isa::Avx512:
-      return detail::fp8_table_avx512();
-    case Isa::Avx2:
-      return detail::fp8_table_avx2();
-    default:
-      return detail::fp8_table_portable();
-  }
+  return detail::fp8_table_for(current_isa());
 }
 
 // One product ready to run on any row range.

@@ -19,18 +19,18 @@ namespace dsv3::kernels {
 
 using detail::KernelTable;
 
-namespace {
-
-const KernelTable& table_for(Isa isa) {
+const KernelTable& detail::table_for(Isa isa) {
   switch (isa) {
     case Isa::Avx512:
-      return detail::table_avx512();
+      return table_avx512();
     case Isa::Avx2:
-      return detail::table_avx2();
+      return table_avx2();
     default:
-      return detail::table_portable();
+      return table_portable();
   }
 }
+
+namespace {
 
 std::mutex g_mu;
 std::atomic<const KernelTable*> g_table{nullptr};
@@ -42,7 +42,7 @@ const KernelTable& init_table() {
   if (const KernelTable* t = g_table.load()) return *t;
   const Isa isa = resolve_isa(std::getenv("DSV3_ISA"));
   g_isa = isa;
-  g_table.store(&table_for(isa));
+  g_table.store(&detail::table_for(isa));
   return *g_table.load();
 }
 
@@ -139,7 +139,7 @@ void set_isa(Isa isa) {
   DSV3_CHECK(isa_supported(isa), "set_isa: this CPU does not support ", isa_name(isa));
   std::lock_guard<std::mutex> lk(g_mu);
   g_isa = isa;
-  g_table.store(&table_for(isa));
+  g_table.store(&detail::table_for(isa));
 }
 
 int64_t packed_min_rows() {
