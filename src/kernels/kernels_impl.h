@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "kernels/kernel_table.h"
+#include "kernels/vec_reduce.h"
 
 namespace dsv3::kernels::detail {
 
@@ -417,14 +418,8 @@ template <class V>
 void softmax(float* x, int64_t n) {
   using R = typename V::R;
   if (n <= 0) return;
-  float mx = x[0];
+  const float mx = max_n<V>(x, n);
   int64_t i = 0;
-  if (n >= V::L) {
-    R m = V::load(x);
-    for (i = V::L; i + V::L <= n; i += V::L) m = V::max(m, V::load(x + i));
-    mx = V::hmax(m);
-  }
-  for (; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
   const R vmx = V::set1(mx);
   R s = V::zero();
   for (i = 0; i + V::L <= n; i += V::L) {

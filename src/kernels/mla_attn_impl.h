@@ -23,6 +23,7 @@
 #include "kernels/bf16act_impl.h"
 #include "kernels/mla_attn.h"
 #include "kernels/mla_attn_table.h"
+#include "kernels/vec_reduce.h"
 
 namespace dsv3::kernels::detail {
 
@@ -274,15 +275,7 @@ void mla_partial_blocks(const MlaAttnShape& s, const float* qcat, const LatentSo
     // Online softmax: new running max, rescale the running sum and accumulator, weights p.
     for (int64_t h = 0; h < H; ++h) {
       float* sh = sbuf + h * B;
-      // Block max by whole vectors then a scalar tail (exact in any order).
-      float bm = sh[0];
-      int64_t jm = 1;
-      if (n >= V::L) {
-        R mx = V::load(sh);
-        for (jm = V::L; jm + V::L <= n; jm += V::L) mx = V::max(mx, V::load(sh + jm));
-        bm = V::hmax(mx);
-      }
-      for (; jm < n; ++jm) bm = sh[jm] > bm ? sh[jm] : bm;
+      const float bm = max_n<V>(sh, n);  // block max (exact in any order)
       const float mn = bm > m[h] ? bm : m[h];
       const float alpha = m[h] == neg_inf ? 0.f : mn == m[h] ? 1.f : __builtin_expf(m[h] - mn);
       const R mv = V::set1(mn);
